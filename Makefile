@@ -1,0 +1,183 @@
+# quartermaster build.
+#
+#   make            release build of qmd, qmctl, libqm (build/release)
+#   make deps       install missing Debian packages (root) or print the line
+#   make run        start a local 3-node cluster and show it working
+#   make test       ASan+UBSan build, every unit and cluster test
+#   make fuzz       libFuzzer targets for the decoders (FUZZ_SECONDS each)
+#   make install    PREFIX=/usr/local
+#
+# MODE selects the build folder and flags: release (default), asan, fuzz.
+
+MODE ?= release
+B := build/$(MODE)
+PREFIX ?= /usr/local
+CC ?= cc
+
+DEPS := gcc make pkg-config libraft-dev libuv1-dev libnng-dev libmsgpack-dev \
+	liblmdb-dev libinih-dev libxxhash-dev libcmocka-dev
+FUZZ_DEPS := clang libclang-rt-14-dev
+
+WARN := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wconversion \
+	-Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wimplicit-fallthrough -Wcast-align -Wvla
+CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-g -pthread $(WARN) -MMD -MP
+INCLUDES := -Ilib -Itransport -Istatemachine -Iconsensus -Inode -Icli
+
+ifeq ($(MODE),release)
+  CFLAGS_MODE := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+else ifeq ($(MODE),asan)
+  CFLAGS_MODE := -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+  LDFLAGS_MODE := -fsanitize=address,undefined
+else ifeq ($(MODE),fuzz)
+  CC := clang
+  CFLAGS_MODE := -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+  LDFLAGS_MODE := -fsanitize=fuzzer,address,undefined
+else
+  $(error MODE must be release, asan or fuzz)
+endif
+
+CFLAGS ?=
+CFLAGS_ALL := $(CFLAGS_BASE) $(CFLAGS_MODE) $(INCLUDES) $(CFLAGS)
+LDFLAGS_ALL := -pthread $(LDFLAGS_MODE) $(LDFLAGS)
+LIBS_SERVER := -lraft -luv -lnng -lmsgpackc -llmdb -linih -lxxhash
+LIBS_CLIENT := -lnng -lmsgpackc
+
+# ---- sources, one concern per folder ----
+BASE_SRC := lib/qm_err.c lib/qm_log.c lib/qm_alloc.c lib/qm_mp.c \
+	lib/qm_codec.c transport/tp_msg.c
+CLIENT_SRC := $(filter-out $(BASE_SRC),$(wildcard lib/*.c)) \
+	$(wildcard transport/tp_client*.c)
+TP_SRC := $(filter-out $(BASE_SRC) $(CLIENT_SRC),$(wildcard transport/*.c))
+FSM_SRC := $(wildcard statemachine/*.c)
+CONS_SRC := $(wildcard consensus/*.c)
+NODE_SRC := $(wildcard node/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+LIBQM := $(B)/libqm.a
+LIBSERVER := $(B)/libqmserver.a
+QMD := $(B)/bin/qmd
+QMCTL := $(B)/bin/qmctl
+BINS := $(QMD) $(QMCTL)
+
+# ---- tests ----
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))
+UNIT_HELPERS := $(wildcard tests/unit/helpers/*.c)
+IT_SRC := $(wildcard tests/integration/test_*.c)
+IT_BINS := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(IT_SRC))
+IT_HELPERS := $(filter-out $(IT_SRC),$(wildcard tests/integration/*.c))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps run test check unit integration fuzz install clean \
+	format format-check bench
+
+all: $(BINS) $(LIBQM)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIBQM): $(call obj,$(BASE_SRC) $(CLIENT_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBSERVER): $(call obj,$(TP_SRC) $(FSM_SRC) $(CONS_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(QMD): $(call obj,$(NODE_SRC)) $(LIBSERVER) $(LIBQM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_SERVER)
+
+$(QMCTL): $(call obj,$(CLI_SRC)) $(LIBQM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT)
+
+$(B)/tests/unit/%: tests/unit/%.c $(call obj,$(UNIT_HELPERS)) $(LIBSERVER) \
+		$(LIBQM)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit/helpers $(LDFLAGS_ALL) -o $@ $^ \
+		$(LIBS_SERVER) -lcmocka
+
+$(B)/tests/integration/%: tests/integration/%.c $(call obj,$(IT_HELPERS)) \
+		$(LIBQM)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/integration $(LDFLAGS_ALL) -o $@ $^ \
+		$(LIBS_CLIENT)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(LIBSERVER) $(LIBQM)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_SERVER)
+
+# ---- set-up ----
+deps:
+	@missing=""; for p in $(DEPS) $(EXTRA_DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	    grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing$$missing"; \
+	  apt-get update -qq || true; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $$missing; \
+	else \
+	  echo "deps: missing$$missing; run as root:"; \
+	  echo "  apt-get install -y$$missing"; exit 1; \
+	fi
+
+# ---- the two commands of README ----
+run: deps
+	@$(MAKE) --no-print-directory MODE=release all
+	@deploy/local-cluster.sh build/release/bin
+
+test: deps
+	@$(MAKE) --no-print-directory MODE=asan check
+
+check: $(BINS) $(UNIT_BINS) $(IT_BINS)
+	@tests/run.sh $(B)
+
+unit: $(UNIT_BINS)
+	@tests/run.sh $(B) unit
+
+integration: $(BINS) $(IT_BINS)
+	@tests/run.sh $(B) integration
+
+fuzz:
+	@$(MAKE) --no-print-directory EXTRA_DEPS="$(FUZZ_DEPS)" deps
+	@$(MAKE) --no-print-directory MODE=fuzz fuzz-build
+	@for f in $(patsubst tests/fuzz/%.c,build/fuzz/fuzz/%,$(FUZZ_SRC)); do \
+	  name=$$(basename $$f); mkdir -p build/fuzz/corpus/$$name; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    build/fuzz/corpus/$$name tests/fuzz/seeds/$$name || exit 1; \
+	done
+
+fuzz-build: $(FUZZ_BINS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include/quartermaster
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(LIBQM) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 lib/qm.h lib/qm_err.h lib/qm_limits.h \
+		$(DESTDIR)$(PREFIX)/include/quartermaster/
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

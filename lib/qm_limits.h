@@ -1,0 +1,47 @@
+/* Units and limits shared by every process (design.md rules 1 and 5).
+ * README's "Limits" table lists these; change both together. */
+#ifndef QM_LIB_QM_LIMITS_H
+#define QM_LIB_QM_LIMITS_H
+
+/* Fixed-point units. Tokens are int64 milli-units, refill rates milli-units
+ * per second, money int64 micro-dollars, per-unit prices int64 nano-dollars
+ * (so a price of $0.0000005 per read is exact). */
+#define QM_MILLI 1000LL
+#define QM_MICRO 1000000LL
+#define QM_NANO 1000000000LL
+
+/* Protocol. */
+#define QM_PROTO_VERSION 1
+#define QM_MSG_MAX (1u << 20)  /* bytes in one request or reply */
+#define QM_CRED_MAX 256        /* credential (bearer token) bytes */
+#define QM_URL_MAX 255         /* an API URL such as tcp://10.0.0.1:7101 */
+#define QM_ADDR_MAX 63         /* a raft address a.b.c.d:port */
+#define QM_MESSAGE_MAX 200     /* the text of an error reply */
+
+/* Names of pools (and later clients): 1..64 of [A-Za-z0-9._-]. */
+#define QM_NAME_MAX 64
+
+/* Pools. */
+#define QM_TOKENS_MAX 1000000000000000LL /* 10^12 units, in milli-units */
+#define QM_REFILL_MAX 1000000000000000LL /* milli-units per second */
+#define QM_PRICE_MAX 1000000000000000LL  /* $10^6 per unit, nano-dollars */
+#define QM_POOLS_MAX 100000
+
+/* Cluster. */
+#define QM_MEMBERS_MAX 16
+#define QM_NODE_ID_MAX 1000000
+
+/* Lists are paged; one page holds at most this many items. */
+#define QM_PAGE_MAX 100
+
+/* Raft entries: one entry carries a batch of commands. */
+#define QM_BATCH_MAX 1024
+
+/* Client sessions (exactly-once replies). */
+#define QM_SESSIONS_MAX 100000
+#define QM_SESSION_TTL_MS (30LL * 60 * 1000)
+
+/* Cluster time is milliseconds since the epoch; this bounds stamps. */
+#define QM_TIME_MAX 253402300799999LL /* 9999-12-31T23:59:59.999Z */
+
+#endif

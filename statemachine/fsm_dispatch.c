@@ -1,0 +1,22 @@
+/* The command table: op code -> handler. Nothing else. */
+#include "fsm_internal.h"
+
+static const struct fsm_op table[TP_OP_MAX + 1] = {
+    [TP_OP_POOL_CREATE] = {fsm__pool_create, NULL},
+    [TP_OP_POOL_DELETE] = {fsm__pool_delete, NULL},
+    [TP_OP_ACQUIRE] = {fsm__pool_acquire, NULL},
+    [TP_OP_POOL_GET] = {NULL, fsm__pool_get},
+    [TP_OP_POOL_LIST] = {NULL, fsm__pool_list},
+    [TP_OP_TICK] = {fsm__tick, NULL},
+    [TP_OP_MEMBER_SET] = {fsm__member_set, NULL},
+    [TP_OP_MEMBER_DEL] = {fsm__member_del, NULL},
+};
+
+const struct fsm_op *fsm__op(uint64_t op)
+{
+    if (op > TP_OP_MAX) {
+        return NULL;
+    }
+    const struct fsm_op *o = &table[op];
+    return o->apply == NULL && o->query == NULL ? NULL : o;
+}

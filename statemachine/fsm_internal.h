@@ -1,0 +1,141 @@
+/* State machine internals shared by the files of statemachine/ and its unit
+ * tests. Not for other modules. */
+#ifndef QM_STATEMACHINE_FSM_INTERNAL_H
+#define QM_STATEMACHINE_FSM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "fsm.h"
+#include "qm_codec.h"
+#include "tp_msg.h"
+
+/* Named databases. The numbers are part of the snapshot format and fix the
+ * order of the digest: append, never renumber. */
+enum fsm_db {
+    FSM_DB_META = 0, /* "applied", "clock", "format" */
+    FSM_DB_MEMBERS,  /* be64 raft id -> tp_member */
+    FSM_DB_POOLS,    /* pool name -> fsm pool record */
+    FSM_DB_SESSIONS, /* be64 session -> be64 seq, be64 last_ms, result */
+    FSM_DB_SESS_EXP, /* be64 last_ms, be64 session -> "" (expiry order) */
+    FSM_DB_COUNT,
+};
+
+extern const char *const fsm_db_names[FSM_DB_COUNT];
+
+/* The result a command handler fills in; fsm_apply encodes it. */
+struct fsm_res {
+    int status;
+    char message[QM_MESSAGE_MAX + 1];
+    int64_t retry_after_ms;
+    const struct qm_schema *body_schema; /* NULL: no body */
+    union {
+        struct tp_acquire_result acquire;
+        struct tp_pool_info pool;
+        struct tp_pool_page page;
+    } body;
+};
+
+struct fsm {
+    MDB_env *env;
+    MDB_dbi dbi[FSM_DB_COUNT];
+    MDB_txn *wtxn; /* the open group write transaction, or NULL */
+    int sync;
+    int64_t session_ttl_ms;
+    uint32_t max_sessions;
+
+    /* Mirrors of meta records, valid while no write fails. */
+    uint64_t applied;
+    int64_t clock;
+
+    /* Scratch for fsm_apply: results of the current entry. */
+    struct qm_buf resbuf;
+    size_t res_off[QM_BATCH_MAX];
+    size_t res_len[QM_BATCH_MAX];
+    struct qm_span res_spans[QM_BATCH_MAX];
+    struct fsm_res res;
+    struct tp_decoded dec;
+};
+
+/* What a command handler sees. */
+struct fsm_ctx {
+    struct fsm *f;
+    MDB_txn *txn;
+    int64_t now;    /* cluster time of the entry (or of the read) */
+    uint64_t index; /* raft index being applied; 0 for reads */
+};
+
+/* Command handlers: decide, then write. A handler validates everything
+ * before its first write, so a refused command changes nothing. Returns
+ * QM_OK (the outcome, refusals included, is in @res) or QM_EIO when LMDB
+ * failed. */
+typedef int (*fsm_handler_fn)(struct fsm_ctx *c, const union tp_args *a,
+                              struct fsm_res *res);
+
+struct fsm_op {
+    fsm_handler_fn apply; /* TP_CLASS_WRITE / TP_CLASS_INTERNAL */
+    fsm_handler_fn query; /* TP_CLASS_READ */
+};
+
+/* The command table (fsm_dispatch.c), indexed by op code. */
+const struct fsm_op *fsm__op(uint64_t op);
+
+/* Result helpers. */
+void fsm__res_reset(struct fsm_res *res);
+void fsm__res_fail(struct fsm_res *res, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int fsm__res_encode(const struct fsm_res *res, uint64_t index,
+                    struct qm_buf *b);
+
+/* Transactions: the group write transaction (opened on demand) and reads
+ * that see it. fsm__read_end() aborts only a transaction it began. */
+int fsm__wtxn(struct fsm *f, MDB_txn **txn);
+int fsm__read_begin(struct fsm *f, MDB_txn **txn);
+void fsm__read_end(struct fsm *f, MDB_txn *txn);
+
+/* Meta records. */
+int fsm__meta_put_u64(struct fsm *f, MDB_txn *txn, const char *key,
+                      uint64_t v);
+int fsm__meta_get_u64(struct fsm *f, MDB_txn *txn, const char *key,
+                      uint64_t *v);
+
+/* Translate an LMDB code into our error space (QM_OK for MDB_SUCCESS). */
+int fsm__err_from_mdb(int rc);
+
+/* Big-endian keys, so LMDB's byte order is numeric order. */
+void fsm__be64_put(uint8_t *p, uint64_t v);
+uint64_t fsm__be64_get(const uint8_t *p);
+
+/* Sessions (fsm_session.c). */
+enum fsm_sess_check {
+    FSM_SESS_APPLY = 0, /* new sequence: apply the command */
+    FSM_SESS_REPLAY,    /* seen: *stored is the result to send again */
+    FSM_SESS_STALE,     /* older than the last sequence: refuse */
+};
+int fsm__session_check(struct fsm_ctx *c, uint64_t session, uint64_t seq,
+                       int *verdict, struct qm_span *stored);
+int fsm__session_store(struct fsm_ctx *c, uint64_t session, uint64_t seq,
+                       struct qm_span result);
+int fsm__session_expire(struct fsm_ctx *c);
+int64_t fsm__session_next_expiry(struct fsm *f, MDB_txn *txn);
+
+/* Handlers, by family. */
+int fsm__pool_create(struct fsm_ctx *c, const union tp_args *a,
+                     struct fsm_res *res);
+int fsm__pool_delete(struct fsm_ctx *c, const union tp_args *a,
+                     struct fsm_res *res);
+int fsm__pool_acquire(struct fsm_ctx *c, const union tp_args *a,
+                      struct fsm_res *res);
+int fsm__pool_get(struct fsm_ctx *c, const union tp_args *a,
+                  struct fsm_res *res);
+int fsm__pool_list(struct fsm_ctx *c, const union tp_args *a,
+                   struct fsm_res *res);
+int fsm__member_set(struct fsm_ctx *c, const union tp_args *a,
+                    struct fsm_res *res);
+int fsm__member_del(struct fsm_ctx *c, const union tp_args *a,
+                    struct fsm_res *res);
+int fsm__tick(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res);
+
+#endif

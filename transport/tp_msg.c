@@ -1,0 +1,284 @@
+#include "tp_msg.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "qm_err.h"
+
+/* ---- envelopes ---- */
+
+static const struct qm_field request_fields[] = {
+    QM_U64(struct tp_request, 0, version, QM_FF_REQ, 1, 255),
+    QM_U64(struct tp_request, 1, id, 0, 0, UINT64_MAX),
+    QM_STR(struct tp_request, 2, cred, 0),
+    QM_U64(struct tp_request, 3, flags, 0, 0, TP_RF_STALE),
+    QM_RAW(struct tp_request, 4, cmd, QM_FF_REQ),
+};
+QM_SCHEMA(tp_request_schema, struct tp_request, request_fields);
+
+static const struct qm_field cmd_fields[] = {
+    QM_U64(struct tp_cmd, 0, op, QM_FF_REQ, 1, TP_OP_MAX),
+    QM_U64(struct tp_cmd, 1, session, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_cmd, 2, seq, 0, 0, UINT64_MAX),
+    QM_RAW(struct tp_cmd, 3, args, 0),
+};
+QM_SCHEMA(tp_cmd_schema, struct tp_cmd, cmd_fields);
+
+static const struct qm_field reply_fields[] = {
+    QM_U64(struct tp_reply, 0, version, QM_FF_REQ, 1, 255),
+    QM_U64(struct tp_reply, 1, id, 0, 0, UINT64_MAX),
+    QM_RAW(struct tp_reply, 2, result, QM_FF_REQ),
+};
+QM_SCHEMA(tp_reply_schema, struct tp_reply, reply_fields);
+
+static const struct qm_field result_fields[] = {
+    QM_U64(struct tp_result, 0, status, QM_FF_REQ, 0, QM_STATUS_MAX),
+    QM_STR(struct tp_result, 1, message, 0),
+    QM_STR(struct tp_result, 2, leader, 0),
+    QM_I64(struct tp_result, 3, retry_after_ms, 0, 0, INT64_MAX),
+    QM_U64(struct tp_result, 4, index, 0, 0, UINT64_MAX),
+    QM_RAW(struct tp_result, 5, body, 0),
+};
+QM_SCHEMA(tp_result_schema, struct tp_result, result_fields);
+
+/* ---- messages ---- */
+
+const struct qm_schema tp_empty_schema = {"struct tp_empty", NULL, 0,
+                                          sizeof(struct tp_empty)};
+
+static const struct qm_field member_fields[] = {
+    QM_U64(struct tp_member, 0, id, QM_FF_REQ, 1, QM_NODE_ID_MAX),
+    QM_STR(struct tp_member, 1, raft_addr, QM_FF_REQ | QM_FF_TEXT),
+    QM_STR(struct tp_member, 2, api_url, QM_FF_REQ | QM_FF_TEXT),
+    QM_U64(struct tp_member, 3, role, 0, 0, TP_ROLE_SPARE),
+};
+QM_SCHEMA(tp_member_schema, struct tp_member, member_fields);
+
+static const struct qm_field member_id_fields[] = {
+    QM_U64(struct tp_member_id, 0, id, QM_FF_REQ, 1, QM_NODE_ID_MAX),
+};
+QM_SCHEMA(tp_member_id_schema, struct tp_member_id, member_id_fields);
+
+static const struct qm_field node_info_fields[] = {
+    QM_U64(struct tp_node_info, 0, id, QM_FF_REQ, 1, QM_NODE_ID_MAX),
+    QM_U64(struct tp_node_info, 1, state, 0, 0, TP_STATE_LEADER),
+    QM_U64(struct tp_node_info, 2, term, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_node_info, 3, commit_index, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_node_info, 4, applied_index, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_node_info, 5, last_index, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_node_info, 6, snapshot_index, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_node_info, 7, leader_id, 0, 0, QM_NODE_ID_MAX),
+    QM_STR(struct tp_node_info, 8, leader_url, 0),
+    QM_STR(struct tp_node_info, 9, raft_addr, 0),
+    QM_STR(struct tp_node_info, 10, api_url, 0),
+    QM_I64(struct tp_node_info, 11, clock_ms, 0, 0, QM_TIME_MAX),
+    QM_LIST(struct tp_node_info, 12, members, nmembers, tp_member_schema, 0),
+};
+QM_SCHEMA(tp_node_info_schema, struct tp_node_info, node_info_fields);
+
+static const struct qm_field digest_fields[] = {
+    QM_U64(struct tp_digest, 0, id, QM_FF_REQ, 1, QM_NODE_ID_MAX),
+    QM_U64(struct tp_digest, 1, applied_index, 0, 0, UINT64_MAX),
+    QM_STR(struct tp_digest, 2, digest, QM_FF_REQ),
+};
+QM_SCHEMA(tp_digest_schema, struct tp_digest, digest_fields);
+
+static const struct qm_field pool_create_fields[] = {
+    QM_STR(struct tp_pool_create, 0, name, QM_FF_REQ | QM_FF_NAME),
+    QM_I64(struct tp_pool_create, 1, capacity, QM_FF_REQ, 1, QM_TOKENS_MAX),
+    QM_I64(struct tp_pool_create, 2, refill, 0, 0, QM_REFILL_MAX),
+    QM_I64(struct tp_pool_create, 3, price, 0, 0, QM_PRICE_MAX),
+};
+QM_SCHEMA(tp_pool_create_schema, struct tp_pool_create, pool_create_fields);
+
+static const struct qm_field pool_name_fields[] = {
+    QM_STR(struct tp_pool_name, 0, name, QM_FF_REQ | QM_FF_NAME),
+};
+QM_SCHEMA(tp_pool_name_schema, struct tp_pool_name, pool_name_fields);
+
+static const struct qm_field pool_info_fields[] = {
+    QM_STR(struct tp_pool_info, 0, name, QM_FF_REQ | QM_FF_NAME),
+    QM_I64(struct tp_pool_info, 1, capacity, 0, 0, QM_TOKENS_MAX),
+    QM_I64(struct tp_pool_info, 2, refill, 0, 0, QM_REFILL_MAX),
+    QM_I64(struct tp_pool_info, 3, price, 0, 0, QM_PRICE_MAX),
+    QM_STR(struct tp_pool_info, 4, kind, QM_FF_NAME),
+    QM_I64(struct tp_pool_info, 5, tokens, 0, 0, QM_TOKENS_MAX),
+    QM_I64(struct tp_pool_info, 6, created_ms, 0, 0, QM_TIME_MAX),
+};
+QM_SCHEMA(tp_pool_info_schema, struct tp_pool_info, pool_info_fields);
+
+static const struct qm_field list_args_fields[] = {
+    QM_STR(struct tp_list_args, 0, after, QM_FF_NAME),
+    QM_U64(struct tp_list_args, 1, limit, 0, 0, QM_PAGE_MAX),
+};
+QM_SCHEMA(tp_list_args_schema, struct tp_list_args, list_args_fields);
+
+static const struct qm_field pool_page_fields[] = {
+    QM_LIST(struct tp_pool_page, 0, pools, npools, tp_pool_info_schema, 0),
+    QM_BOOL(struct tp_pool_page, 1, more, 0),
+};
+QM_SCHEMA(tp_pool_page_schema, struct tp_pool_page, pool_page_fields);
+
+static const struct qm_field acquire_fields[] = {
+    QM_STR(struct tp_acquire, 0, pool, QM_FF_REQ | QM_FF_NAME),
+    QM_I64(struct tp_acquire, 1, amount, QM_FF_REQ, 1, QM_TOKENS_MAX),
+};
+QM_SCHEMA(tp_acquire_schema, struct tp_acquire, acquire_fields);
+
+static const struct qm_field acquire_result_fields[] = {
+    QM_BOOL(struct tp_acquire_result, 0, granted, 0),
+    QM_I64(struct tp_acquire_result, 1, tokens, 0, 0, QM_TOKENS_MAX),
+    QM_I64(struct tp_acquire_result, 2, retry_after_ms, 0, 0, INT64_MAX),
+};
+QM_SCHEMA(tp_acquire_result_schema, struct tp_acquire_result,
+          acquire_result_fields);
+
+/* ---- operations ---- */
+
+static const struct tp_op_info ops[] = {
+#define TP__OP_ROW(name, code, cls, args, body) \
+    {code, #name, cls, &args, &body},
+    TP_OPS(TP__OP_ROW)
+#undef TP__OP_ROW
+};
+
+const struct tp_op_info *tp_op_info(uint64_t op)
+{
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        if (ops[i].op == op) {
+            return &ops[i];
+        }
+    }
+    return NULL;
+}
+
+int tp_cmd_decode(struct qm_span raw, struct tp_cmd *cmd,
+                  const struct tp_op_info **info, union tp_args *args,
+                  char err[QM_ERRMSG_SIZE])
+{
+    if (qm_decode(&tp_cmd_schema, raw.p, raw.n, cmd, err) != QM_OK) {
+        return QM_INVALID;
+    }
+    const struct tp_op_info *oi = tp_op_info(cmd->op);
+    if (oi == NULL) {
+        snprintf(err, QM_ERRMSG_SIZE, "unknown operation %llu",
+                 (unsigned long long)cmd->op);
+        return QM_INVALID;
+    }
+    if (cmd->args.n == 0) {
+        /* No arguments: decode an empty map so required fields complain. */
+        static const uint8_t empty_map = 0x80;
+        if (qm_decode(oi->args, &empty_map, 1, args, err) != QM_OK) {
+            return QM_INVALID;
+        }
+    } else if (qm_decode(oi->args, cmd->args.p, cmd->args.n, args, err) !=
+               QM_OK) {
+        return QM_INVALID;
+    }
+    *info = oi;
+    return QM_OK;
+}
+
+int tp_request_decode(const void *p, size_t n, bool from_client,
+                      struct tp_decoded *out, char err[QM_ERRMSG_SIZE])
+{
+    if (n > QM_MSG_MAX) {
+        snprintf(err, QM_ERRMSG_SIZE, "request larger than %u bytes",
+                 QM_MSG_MAX);
+        return QM_INVALID;
+    }
+    if (qm_decode(&tp_request_schema, p, n, &out->req, err) != QM_OK) {
+        return QM_INVALID;
+    }
+    if (out->req.version != QM_PROTO_VERSION) {
+        snprintf(err, QM_ERRMSG_SIZE,
+                 "protocol version %llu not supported (this node speaks %d)",
+                 (unsigned long long)out->req.version, QM_PROTO_VERSION);
+        return QM_INVALID;
+    }
+    int rv = tp_cmd_decode(out->req.cmd, &out->cmd, &out->info, &out->args,
+                           err);
+    if (rv != QM_OK) {
+        return rv;
+    }
+    if (from_client && out->info->cls == TP_CLASS_INTERNAL) {
+        snprintf(err, QM_ERRMSG_SIZE, "operation %s is internal",
+                 out->info->name);
+        return QM_INVALID;
+    }
+    if (out->info->cls == TP_CLASS_WRITE &&
+        (out->cmd.session == 0 || out->cmd.seq == 0)) {
+        snprintf(err, QM_ERRMSG_SIZE,
+                 "operation %s needs a session and a sequence number",
+                 out->info->name);
+        return QM_INVALID;
+    }
+    return QM_OK;
+}
+
+int tp_cmd_encode(struct qm_buf *b, uint32_t op, uint64_t session,
+                  uint64_t seq, struct qm_span args)
+{
+    struct tp_cmd c = {op, session, seq, args};
+    return qm_encode(&tp_cmd_schema, &c, b);
+}
+
+int tp_request_encode(struct qm_buf *b, uint64_t id, const char *cred,
+                      uint64_t flags, struct qm_span cmd)
+{
+    struct tp_request r;
+    memset(&r, 0, sizeof(r));
+    r.version = QM_PROTO_VERSION;
+    r.id = id;
+    if (cred != NULL) {
+        snprintf(r.cred, sizeof(r.cred), "%s", cred);
+    }
+    r.flags = flags;
+    r.cmd = cmd;
+    return qm_encode(&tp_request_schema, &r, b);
+}
+
+int tp_reply_encode(struct qm_buf *b, uint64_t id, struct qm_span result)
+{
+    struct tp_reply r = {QM_PROTO_VERSION, id, result};
+    return qm_encode(&tp_reply_schema, &r, b);
+}
+
+int tp_result_encode(struct qm_buf *b, int status, const char *message,
+                     const char *leader, int64_t retry_after_ms,
+                     uint64_t index, const struct qm_schema *body_schema,
+                     const void *body)
+{
+    /* Written by hand rather than through a struct tp_result so that the
+     * body is encoded straight into @b, without a second buffer. */
+    uint32_t n = 1;
+    bool has_msg = message != NULL && message[0] != '\0';
+    bool has_leader = leader != NULL && leader[0] != '\0';
+    n += (uint32_t)has_msg + (uint32_t)has_leader +
+         (uint32_t)(retry_after_ms > 0) + (uint32_t)(index > 0) +
+         (uint32_t)(body_schema != NULL);
+    qm_mpw_map(b, n);
+    qm_mpw_uint(b, 0);
+    qm_mpw_uint(b, (uint64_t)status);
+    if (has_msg) {
+        qm_mpw_uint(b, 1);
+        qm_mpw_str(b, message, strnlen(message, QM_MESSAGE_MAX));
+    }
+    if (has_leader) {
+        qm_mpw_uint(b, 2);
+        qm_mpw_str(b, leader, strnlen(leader, QM_URL_MAX));
+    }
+    if (retry_after_ms > 0) {
+        qm_mpw_uint(b, 3);
+        qm_mpw_int(b, retry_after_ms);
+    }
+    if (index > 0) {
+        qm_mpw_uint(b, 4);
+        qm_mpw_uint(b, index);
+    }
+    if (body_schema != NULL) {
+        qm_mpw_uint(b, 5);
+        qm_encode(body_schema, body, b);
+    }
+    return qm_buf_status(b);
+}
