@@ -76,7 +76,10 @@ bool qm_valid_text(const char *s, size_t n)
             }
             c = (c << 6) | (p[i + k] & 0x3f);
         }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+        /* Overlong forms, beyond Unicode, surrogates, and the C1 control
+         * characters U+0080..U+009F (U+009B is a terminal's CSI). */
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ||
+            c <= 0x9f) {
             return false;
         }
         i += len;
@@ -161,7 +164,9 @@ static int decode_field(const struct qm_field *f, struct qm_mpr *r,
             if (memchr(p, '\0', n) != NULL) {
                 return fail(err, "%s: contains a NUL byte", f->name);
             }
-            if ((f->flags & QM_FF_NAME) && n > 0 && !qm_valid_name(p, n)) {
+            /* An empty name is no name (qm_codec.h): an optional name
+             * that is absent is simply left out, never sent as "". */
+            if ((f->flags & QM_FF_NAME) && !qm_valid_name(p, n)) {
                 return fail(err,
                             "%s: only letters, digits, '.', '_' and '-' "
                             "are allowed",

@@ -19,9 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qm_err.h"
 #include "qm_mp.h"
-
-#define QM_ERRMSG_SIZE 192
 
 enum qm_ftype {
     QM_FT_U64 = 1,

@@ -39,6 +39,9 @@ enum qm_err {
 #undef QM__ERR_ENUM
 };
 
+/* Size of the buffers that carry a one-line error reason. */
+#define QM_ERRMSG_SIZE 192
+
 /* Highest code that may appear as a wire status. */
 #define QM_STATUS_MAX 31
 

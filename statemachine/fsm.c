@@ -226,6 +226,28 @@ int fsm__wtxn(struct fsm *f, MDB_txn **txn)
     return QM_OK;
 }
 
+void fsm__wtxn_abort(struct fsm *f)
+{
+    if (f->wtxn != NULL) {
+        mdb_txn_abort(f->wtxn);
+        f->wtxn = NULL;
+    }
+    MDB_txn *txn;
+    if (mdb_txn_begin(f->env, NULL, MDB_RDONLY, &txn) != MDB_SUCCESS) {
+        return; /* the caller is failing with QM_EIO already */
+    }
+    uint64_t applied = 0, clock = 0;
+    int rv = fsm__meta_get_u64(f, txn, "applied", &applied);
+    if (rv == QM_OK || rv == QM_NOT_FOUND) {
+        rv = fsm__meta_get_u64(f, txn, "clock", &clock);
+    }
+    mdb_txn_abort(txn);
+    if (rv == QM_OK || rv == QM_NOT_FOUND) {
+        f->applied = applied;
+        f->clock = (int64_t)clock;
+    }
+}
+
 int fsm_flush(struct fsm *f)
 {
     if (f->wtxn == NULL) {
@@ -267,15 +289,13 @@ int fsm_wipe(struct fsm *f)
     for (int i = 0; i < FSM_DB_COUNT; i++) {
         int rc = mdb_drop(txn, f->dbi[i], 0);
         if (rc != MDB_SUCCESS) {
-            mdb_txn_abort(txn);
-            f->wtxn = NULL;
+            fsm__wtxn_abort(f);
             return fsm__err_from_mdb(rc);
         }
     }
     rv = fsm__meta_put_u64(f, txn, "format", FSM_FORMAT);
     if (rv != QM_OK) {
-        mdb_txn_abort(txn);
-        f->wtxn = NULL;
+        fsm__wtxn_abort(f);
         return rv;
     }
     rv = fsm_flush(f);

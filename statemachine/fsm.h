@@ -58,9 +58,16 @@ int fsm_wipe(struct fsm *f);
 /* ---- applying ---- */
 
 /* Encode a raft log entry: @n encoded commands (tp_cmd_schema maps) stamped
- * with the leader's wall-clock time. QM_INVALID if n > QM_BATCH_MAX. */
+ * with the leader's wall-clock time. QM_INVALID if n > QM_BATCH_MAX. An
+ * entry may be followed by up to 7 zero bytes of padding (libraft 0.15's
+ * TCP transport needs payloads padded to 8 bytes); fsm_apply ignores them,
+ * and so does fsm_restore for snapshots. */
 int fsm_entry_encode(struct qm_buf *b, int64_t time_ms,
                      const struct qm_span *cmds, uint32_t n);
+
+/* Just the header of an entry of @n commands; the caller appends the @n
+ * encoded commands right after it. */
+int fsm_entry_header(struct qm_buf *b, int64_t time_ms, uint32_t n);
 
 struct fsm_results {
     uint32_t n;                  /* one per command of the entry */
@@ -70,8 +77,10 @@ struct fsm_results {
 /* Apply the entry at raft index @index. An index at or below the applied
  * index is skipped (n = 0). A malformed entry or command never fails the
  * call: the command's result says INVALID. @out is borrowed and valid until
- * the next call into the module. Returns QM_OK, or QM_EIO when LMDB fails,
- * after which the process must stop (the log replays on restart). */
+ * the next call into the module. Returns QM_OK, or QM_EIO when LMDB fails
+ * (or memory runs out), after which the process must stop: the group
+ * transaction is rolled back, fsm_applied_index() is again that of the last
+ * commit, and the log replays from there on restart. */
 int fsm_apply(struct fsm *f, uint64_t index, const void *entry, size_t len,
               struct fsm_results *out);
 

@@ -11,8 +11,7 @@
 
 #define ENTRY_FORMAT 1
 
-int fsm_entry_encode(struct qm_buf *b, int64_t time_ms,
-                     const struct qm_span *cmds, uint32_t n)
+int fsm_entry_header(struct qm_buf *b, int64_t time_ms, uint32_t n)
 {
     if (n > QM_BATCH_MAX) {
         return QM_INVALID;
@@ -21,6 +20,16 @@ int fsm_entry_encode(struct qm_buf *b, int64_t time_ms,
     qm_mpw_uint(b, ENTRY_FORMAT);
     qm_mpw_int(b, time_ms);
     qm_mpw_array(b, n);
+    return qm_buf_status(b);
+}
+
+int fsm_entry_encode(struct qm_buf *b, int64_t time_ms,
+                     const struct qm_span *cmds, uint32_t n)
+{
+    int rv = fsm_entry_header(b, time_ms, n);
+    if (rv != QM_OK) {
+        return rv;
+    }
     for (uint32_t i = 0; i < n; i++) {
         qm_mpw_raw(b, cmds[i]);
     }
@@ -39,6 +48,20 @@ static int entry_header(struct qm_mpr *r, int64_t *time_ms, uint32_t *n)
         return QM_EPROTO;
     }
     return QM_OK;
+}
+
+/* Up to 7 zero bytes may pad an entry to a multiple of 8 (fsm.h). */
+static bool padding_only(const uint8_t *p, size_t n)
+{
+    if (n > 7) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Apply one command; its encoded result is appended to f->resbuf. */
@@ -127,6 +150,7 @@ int fsm_apply(struct fsm *f, uint64_t index, const void *entry, size_t len,
                "malformed log entry at index %llu skipped",
                (unsigned long long)index);
         n = 0;
+        stamp = 0; /* not even its time stamp, which may have been read */
     }
     int64_t now = stamp > f->clock ? stamp : f->clock;
     if (now > QM_TIME_MAX) {
@@ -148,13 +172,23 @@ int fsm_apply(struct fsm *f, uint64_t index, const void *entry, size_t len,
             qm_log(QM_LOG_ERR, "FSM0012",
                    "applying entry %llu failed: %s; stopping",
                    (unsigned long long)index, qm_strerror(rv));
+            /* The commands before the failure wrote into the group
+             * transaction; committing that later (fsm_flush, fsm_close)
+             * would store half an entry without its index. */
+            fsm__wtxn_abort(f);
             return QM_EIO;
         }
         f->res_off[done] = start;
         f->res_len[done] = f->resbuf.len - start;
     }
+    if (done == n && !padding_only(r.p, qm_mpr_left(&r))) {
+        qm_log(QM_LOG_WARN, "FSM0013",
+               "log entry %llu has trailing bytes after its commands",
+               (unsigned long long)index);
+    }
     if (fsm__meta_put_u64(f, txn, "applied", index) != QM_OK ||
         fsm__meta_put_u64(f, txn, "clock", (uint64_t)now) != QM_OK) {
+        fsm__wtxn_abort(f);
         return QM_EIO;
     }
     f->applied = index;

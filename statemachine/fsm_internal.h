@@ -92,6 +92,10 @@ int fsm__res_encode(const struct fsm_res *res, uint64_t index,
 /* Transactions: the group write transaction (opened on demand) and reads
  * that see it. fsm__read_end() aborts only a transaction it began. */
 int fsm__wtxn(struct fsm *f, MDB_txn **txn);
+/* Abort the group write transaction after a failure, so that nothing of
+ * it can be committed later, and reload the applied index and the clock
+ * from what LMDB holds (the state as of the last commit). */
+void fsm__wtxn_abort(struct fsm *f);
 int fsm__read_begin(struct fsm *f, MDB_txn **txn);
 void fsm__read_end(struct fsm *f, MDB_txn *txn);
 

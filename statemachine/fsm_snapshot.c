@@ -3,7 +3,8 @@
  *
  * Format: "QMSNAP01", be64 applied index, then records
  * {u8 db, be32 key length, be32 value length, key, value} in database and
- * key order, then 0xFF and a be64 XXH3-64 of everything before it. */
+ * key order, then 0xFF, a be64 XXH3-64 of everything before it, and zero
+ * bytes up to a multiple of 8 (libraft 0.15 pads payloads; fsm.h). */
 #include <string.h>
 
 #include <xxhash.h>
@@ -99,6 +100,8 @@ int fsm_snapshot_write(struct fsm_snap *s, void **buf, size_t *len)
         uint8_t sum[8];
         fsm__be64_put(sum, XXH3_64bits(b.data, b.len));
         qm_buf_append(&b, sum, sizeof(sum));
+        static const uint8_t zeros[8];
+        qm_buf_append(&b, zeros, (8 - b.len % 8) % 8);
     }
     if (rv == QM_OK) {
         rv = qm_buf_status(&b);
@@ -117,26 +120,28 @@ void fsm_snapshot_end(struct fsm_snap *s)
     qm_free(s);
 }
 
-/* Walk the records, checking every bound; with @txn set, also write them. */
-static int walk(struct fsm *f, MDB_txn *txn, const uint8_t *p, size_t len)
+/* Walk the records, checking every bound; with @txn set, also write them.
+ * On success *end is the offset just past the end tag. */
+static int walk(struct fsm *f, MDB_txn *txn, const uint8_t *p, size_t len,
+                size_t *end)
 {
     size_t off = HDR_LEN;
-    size_t body = len - 8; /* the checksum follows the end tag */
     int last_db = -1;
-    while (off < body) {
+    while (off < len) {
         uint8_t db = p[off];
         if (db == END_TAG) {
-            return off + 1 == body ? QM_OK : QM_ECORRUPT;
+            *end = off + 1;
+            return QM_OK;
         }
-        if (db >= FSM_DB_COUNT || db < last_db || body - off < 9) {
+        if (db >= FSM_DB_COUNT || db < last_db || len - off < 9) {
             return QM_ECORRUPT;
         }
         last_db = db;
         uint32_t kl = get_be32(p + off + 1);
         uint32_t vl = get_be32(p + off + 5);
         off += 9;
-        if (kl == 0 || kl > MAX_KEY || kl > body - off ||
-            vl > body - off - kl) {
+        if (kl == 0 || kl > MAX_KEY || kl > len - off ||
+            vl > len - off - kl) {
             return QM_ECORRUPT;
         }
         if (txn != NULL) {
@@ -153,15 +158,23 @@ static int walk(struct fsm *f, MDB_txn *txn, const uint8_t *p, size_t len)
     return QM_ECORRUPT;
 }
 
+/* Magic, structure, checksum, and nothing after it but padding. */
 static int check(const uint8_t *p, size_t len)
 {
-    if (len < HDR_LEN + 1 + 8 || memcmp(p, MAGIC, MAGIC_LEN) != 0) {
+    size_t end;
+    if (len < HDR_LEN + 1 + 8 || memcmp(p, MAGIC, MAGIC_LEN) != 0 ||
+        walk(NULL, NULL, p, len, &end) != QM_OK || len - end < 8) {
         return QM_ECORRUPT;
     }
-    if (XXH3_64bits(p, len - 8) != fsm__be64_get(p + len - 8)) {
+    if (XXH3_64bits(p, end) != fsm__be64_get(p + end)) {
         return QM_ECORRUPT;
     }
-    return walk(NULL, NULL, p, len);
+    for (size_t i = end + 8; i < len; i++) {
+        if (p[i] != 0 || len - (end + 8) > 7) {
+            return QM_ECORRUPT;
+        }
+    }
+    return QM_OK;
 }
 
 uint64_t fsm_snapshot_index(const void *buf, size_t len)
@@ -199,8 +212,9 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len)
     for (int db = 0; db < FSM_DB_COUNT && rv == QM_OK; db++) {
         rv = fsm__err_from_mdb(mdb_drop(txn, f->dbi[db], 0));
     }
+    size_t end;
     if (rv == QM_OK) {
-        rv = walk(f, txn, p, len);
+        rv = walk(f, txn, p, len, &end);
     }
     uint64_t applied = 0, clock = 0;
     if (rv == QM_OK) {

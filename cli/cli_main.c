@@ -1,0 +1,351 @@
+/* qmctl: global flags, the command table, dispatch and exit codes. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define QMCTL_VERSION "0.1.0"
+#define DEFAULT_CLUSTER "tcp://127.0.0.1:7101"
+
+static const struct cli_cmd commands[] = {
+    {"status", NULL, "",
+     "members, leader, term, commit and applied index per member",
+     cli_status},
+    {"member", "add", "ID RAFT_ADDR API_URL",
+     "add a voter (start it with qmd --join, or before it)", cli_member},
+    {"member", "remove", "ID", "remove a member from the cluster",
+     cli_member},
+    {"member", "transfer", "ID", "hand leadership to member ID", cli_member},
+    {"pool", "create",
+     "NAME --capacity N [--refill PER_SEC] [--cost USD_PER_UNIT]",
+     "create a token-bucket pool (full at creation)", cli_pool_create},
+    {"pool", "get", "NAME", "show one pool", cli_pool_get},
+    {"pool", "list", "", "list all pools", cli_pool_list},
+    {"pool", "delete", "NAME", "delete a pool", cli_pool_delete},
+    {"acquire", NULL, "POOL N",
+     "take N units now, or exit 3 with the time after which they are there",
+     cli_acquire},
+    {"debug", "digest", "[--all]",
+     "digest of the addressed node's state (--all: of every member)",
+     cli_digest},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: qmctl [--cluster URL[,URL...]] [--json] [--timeout "
+            "SECONDS] [--stale]\n"
+            "             NOUN [VERB] [ARGS...]\n"
+            "\n"
+            "Administer a quartermaster cluster.\n"
+            "\n"
+            "Global flags (before the command):\n"
+            "  --cluster URLS   node API URLs, comma-separated (default "
+            "$QM_CLUSTER,\n"
+            "                   else %s)\n"
+            "  --json           print one JSON document\n"
+            "  --timeout SECS   deadline of the whole command, retries "
+            "included (10)\n"
+            "  --stale          read the addressed node's own state, no "
+            "leader round trip\n"
+            "  -h, --help       this text; qmctl NOUN --help for a noun\n"
+            "  --version        print the version\n"
+            "\nCommands:\n",
+            DEFAULT_CLUSTER);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        char name[48];
+        snprintf(name, sizeof(name), "%s%s%s", commands[i].noun,
+                 commands[i].verb ? " " : "",
+                 commands[i].verb ? commands[i].verb : "");
+        fprintf(out, "  %-16s %s\n", name, commands[i].help);
+        if (commands[i].usage[0] != '\0') {
+            fprintf(out, "  %-16s   %s %s\n", "", name, commands[i].usage);
+        }
+    }
+    fprintf(out,
+            "\nAmounts are units with up to 3 decimals; money is US "
+            "dollars.\n"
+            "Exit codes: 0 ok, 1 error, 2 usage, 3 denied, 4 budget "
+            "exceeded,\n"
+            "5 unavailable (no leader or quorum before the deadline; a "
+            "write's outcome\n"
+            "may then be unknown).\n");
+}
+
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "qmctl: %s\nusage: qmctl %s%s%s %s\n", msg, cmd->noun,
+            cmd->verb ? " " : "", cmd->verb ? cmd->verb : "", cmd->usage);
+    return CLI_USAGE;
+}
+
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
+              struct cli_opt *opts, size_t nopts, char **pos, int min,
+              int max, int *npos)
+{
+    *npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            if (*npos == max) {
+                return cli_usage_error(cmd, "unexpected argument '%s'", a);
+            }
+            pos[(*npos)++] = argv[i];
+            continue;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        struct cli_opt *o = NULL;
+        for (size_t k = 0; k < nopts; k++) {
+            if (strlen(opts[k].name) == len &&
+                strncmp(opts[k].name, name, len) == 0) {
+                o = &opts[k];
+            }
+        }
+        if (o == NULL) {
+            return cli_usage_error(cmd, "unknown flag '%s'", a);
+        }
+        o->set = true;
+        if (!o->has_value) {
+            if (eq != NULL) {
+                return cli_usage_error(cmd, "flag --%s takes no value",
+                                       o->name);
+            }
+            continue;
+        }
+        if (eq != NULL) {
+            o->value = eq + 1;
+        } else if (i + 1 < argc) {
+            o->value = argv[++i];
+        } else {
+            return cli_usage_error(cmd, "flag --%s needs a value", o->name);
+        }
+    }
+    if (*npos < min) {
+        return cli_usage_error(cmd, "missing arguments");
+    }
+    return CLI_OK;
+}
+
+static int exit_code(int status)
+{
+    switch (status) {
+        case QM_OK:
+            return CLI_OK;
+        case QM_DENIED:
+            return CLI_DENIED;
+        case QM_BUDGET_EXCEEDED:
+            return CLI_BUDGET;
+        case QM_UNAVAILABLE:
+        case QM_NOT_LEADER:
+        case QM_ETIMEDOUT:
+        case QM_ECONN:
+            return CLI_UNAVAILABLE;
+        default:
+            return CLI_ERROR;
+    }
+}
+
+int cli_fail(struct cli *c, const char *what, int status,
+             const struct qm_result *res)
+{
+    const char *msg = res != NULL && res->message[0] ? res->message
+                                                     : qm_strerror(status);
+    const char *hint = "";
+    char buf[160] = "";
+    switch (exit_code(status)) {
+        case CLI_UNAVAILABLE:
+            snprintf(buf, sizeof(buf),
+                     "; is a quorum of the cluster up? check --cluster (%s) "
+                     "and 'qmctl status'",
+                     c->cluster);
+            hint = buf;
+            break;
+        case CLI_DENIED:
+            if (res != NULL && res->retry_after_ms > 0) {
+                snprintf(buf, sizeof(buf), "; retry after %lld ms",
+                         (long long)res->retry_after_ms);
+                hint = buf;
+            }
+            break;
+        default:
+            break;
+    }
+    fprintf(stderr, "qmctl: %s: %s (%s)%s\n", what, msg, qm_errname(status),
+            hint);
+    return exit_code(status);
+}
+
+int cli_ok(struct cli *c)
+{
+    if (c->json) {
+        cj_obj(&c->j);
+        cj_key(&c->j, "ok");
+        cj_bool(&c->j, true);
+        cj_obj_end(&c->j);
+        cj_done(&c->j);
+    } else {
+        printf("OK\n");
+    }
+    return CLI_OK;
+}
+
+static const struct cli_cmd *find(const char *noun, const char *verb,
+                                  bool *noun_known)
+{
+    *noun_known = false;
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].noun, noun) != 0) {
+            continue;
+        }
+        *noun_known = true;
+        if (commands[i].verb == NULL ||
+            (verb != NULL && strcmp(commands[i].verb, verb) == 0)) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+static void noun_usage(const char *noun)
+{
+    fprintf(stderr, "usage:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(commands[i].noun, noun) == 0) {
+            fprintf(stderr, "  qmctl %s %s %s\n      %s\n", noun,
+                    commands[i].verb ? commands[i].verb : "",
+                    commands[i].usage, commands[i].help);
+        }
+    }
+}
+
+static int first_url(struct cli *c)
+{
+    const char *end = strchr(c->cluster, ',');
+    size_t n = end ? (size_t)(end - c->cluster) : strlen(c->cluster);
+    if (n > QM_URL_MAX) {
+        return -1;
+    }
+    memcpy(c->first_url, c->cluster, n);
+    c->first_url[n] = '\0';
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct cli c;
+    memset(&c, 0, sizeof(c));
+    c.cluster = getenv("QM_CLUSTER");
+    if (c.cluster == NULL || c.cluster[0] == '\0') {
+        c.cluster = DEFAULT_CLUSTER;
+    }
+    c.timeout_ms = 10000;
+    static const struct option opts[] = {
+        {"cluster", required_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'},
+        {"stale", no_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    /* '+': stop at the first non-option (the noun). */
+    while ((ch = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (ch) {
+            case 'c':
+                c.cluster = optarg;
+                break;
+            case 'j':
+                c.json = true;
+                break;
+            case 's':
+                c.stale = true;
+                break;
+            case 't': {
+                char *end;
+                errno = 0;
+                double s = strtod(optarg, &end);
+                if (errno != 0 || *end != '\0' || !(s > 0) || s > 86400) {
+                    fprintf(stderr,
+                            "qmctl: --timeout wants seconds (0 < s <= "
+                            "86400), got '%s'\n",
+                            optarg);
+                    return CLI_USAGE;
+                }
+                c.timeout_ms = (int64_t)(s * 1000);
+                break;
+            }
+            case 'h':
+                usage(stdout);
+                return CLI_OK;
+            case 'V':
+                printf("qmctl %s\n", QMCTL_VERSION);
+                return CLI_OK;
+            default:
+                fprintf(stderr, "qmctl: see qmctl --help\n");
+                return CLI_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *noun = argv[optind];
+    const char *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
+    bool noun_known;
+    const struct cli_cmd *cmd = find(noun, verb, &noun_known);
+    if (cmd == NULL) {
+        if (!noun_known) {
+            fprintf(stderr, "qmctl: unknown command '%s' (see qmctl --help)\n",
+                    noun);
+        } else {
+            if (verb != NULL && strcmp(verb, "--help") != 0) {
+                fprintf(stderr, "qmctl: unknown %s command '%s'\n", noun,
+                        verb);
+            }
+            noun_usage(noun);
+        }
+        return CLI_USAGE;
+    }
+    int skip = optind + (cmd->verb ? 2 : 1);
+    for (int i = skip; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: qmctl %s%s%s %s\n  %s\n", cmd->noun,
+                   cmd->verb ? " " : "", cmd->verb ? cmd->verb : "",
+                   cmd->usage, cmd->help);
+            return CLI_OK;
+        }
+    }
+    if (first_url(&c) != 0) {
+        fprintf(stderr, "qmctl: --cluster URL too long\n");
+        return CLI_USAGE;
+    }
+    struct qm_options qo = {c.timeout_ms, 0, getenv("QM_TOKEN")};
+    if (qo.attempt_timeout_ms == 0 && c.timeout_ms < 2000) {
+        qo.attempt_timeout_ms = c.timeout_ms;
+    }
+    char err[QM_ERRMSG_SIZE];
+    int rv = qm_client_new(&c.client, c.cluster, &qo, err);
+    if (rv != QM_OK) {
+        fprintf(stderr, "qmctl: --cluster %s: %s\n", c.cluster, err);
+        return CLI_USAGE;
+    }
+    cj_init(&c.j, stdout);
+    rv = cmd->run(&c, cmd, argc - skip, argv + skip);
+    qm_client_free(c.client);
+    return rv;
+}

@@ -1,0 +1,107 @@
+/* The raft_fsm callbacks: apply into the LMDB state machine at the right
+ * raft index, asynchronous snapshots (fsm version 3), and restore. */
+#include <unistd.h>
+
+#include "cons_internal.h"
+#include "qm_alloc.h"
+#include "qm_err.h"
+#include "qm_log.h"
+
+static int apply(struct raft_fsm *rf, const struct raft_buffer *buf,
+                 void **result)
+{
+    struct cons *c = rf->data;
+    /* raft bumps last_applied after this call: this is the entry's index
+     * (raft-guide.md §2.1), also during start-up replay. */
+    uint64_t index = raft_last_applied(&c->raft) + 1;
+    int rv = fsm_apply(c->fsm, index, buf->base, buf->len, &c->results);
+    if (rv != QM_OK) {
+        /* The database cannot take writes. Returning an error would stall
+         * raft for good; stopping lets the log replay after a restart. */
+        qm_log(QM_LOG_ERR, "CONS0001",
+               "state machine failed at index %llu: %s; exiting",
+               (unsigned long long)index, qm_strerror(rv));
+        _exit(3);
+    }
+    *result = &c->results;
+    return 0;
+}
+
+/* Loop thread: capture a read view at the applied index (cheap). */
+static int snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[],
+                    unsigned *n)
+{
+    struct cons *c = rf->data;
+    if (c->snap != NULL) {
+        return RAFT_BUSY;
+    }
+    int rv = fsm_snapshot_begin(c->fsm, &c->snap);
+    if (rv != QM_OK) {
+        qm_log(QM_LOG_WARN, "CONS0010", "snapshot skipped: %s",
+               qm_strerror(rv));
+        c->snap = NULL;
+        return RAFT_BUSY;
+    }
+    *bufs = NULL;
+    *n = 0;
+    return 0;
+}
+
+/* Thread pool: serialise the view while the loop goes on applying. */
+static int snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[],
+                          unsigned *n)
+{
+    struct cons *c = rf->data;
+    void *data;
+    size_t len;
+    int rv = fsm_snapshot_write(c->snap, &data, &len);
+    if (rv != QM_OK) {
+        return rv == QM_ENOMEM ? RAFT_NOMEM : RAFT_IOERR;
+    }
+    c->snap_buf.base = data;
+    c->snap_buf.len = len;
+    *bufs = &c->snap_buf;
+    *n = 1;
+    return 0;
+}
+
+/* Loop thread: the snapshot was written (or failed); release everything. */
+static int snapshot_finalize(struct raft_fsm *rf, struct raft_buffer *bufs[],
+                             unsigned *n)
+{
+    struct cons *c = rf->data;
+    if (*bufs != NULL) {
+        qm_free((*bufs)[0].base);
+    }
+    c->snap_buf.base = NULL;
+    c->snap_buf.len = 0;
+    *bufs = NULL;
+    *n = 0;
+    if (c->snap != NULL) {
+        fsm_snapshot_end(c->snap);
+        c->snap = NULL;
+    }
+    return 0;
+}
+
+static int restore(struct raft_fsm *rf, struct raft_buffer *buf)
+{
+    struct cons *c = rf->data;
+    int rv = fsm_restore(c->fsm, buf->base, buf->len);
+    if (rv != QM_OK) {
+        return rv == QM_ECORRUPT ? RAFT_CORRUPT : RAFT_IOERR;
+    }
+    raft_free(buf->base); /* ours on success */
+    return 0;
+}
+
+void cons__fsm_init(struct cons *c)
+{
+    c->rfsm.version = 3;
+    c->rfsm.data = c;
+    c->rfsm.apply = apply;
+    c->rfsm.snapshot = snapshot;
+    c->rfsm.restore = restore;
+    c->rfsm.snapshot_finalize = snapshot_finalize;
+    c->rfsm.snapshot_async = snapshot_async;
+}

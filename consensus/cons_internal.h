@@ -1,0 +1,123 @@
+/* Consensus internals shared by the files of consensus/ and its tests. */
+#ifndef QM_CONSENSUS_CONS_INTERNAL_H
+#define QM_CONSENSUS_CONS_INTERNAL_H
+
+#include <raft.h>
+#include <raft/uv.h>
+
+#include "cons.h"
+
+struct cons_waiter {
+    cons_result_fn cb;
+    void *arg;
+};
+
+/* Reads waiting for one shared barrier. */
+struct cons_reader {
+    cons_done_fn cb;
+    void *arg;
+    struct cons_reader *next;
+};
+
+/* A membership change in progress, advanced one raft call at a time from
+ * the check handle (raft calls are never made inside raft callbacks). */
+enum cons_chg_step {
+    CHG_IDLE = 0,
+    CHG_RECORD,   /* propose MEMBER_SET, then add */
+    CHG_ADD,      /* raft_add, then assign */
+    CHG_ASSIGN,   /* raft_assign(VOTER) */
+    CHG_REMOVE,   /* raft_remove, then forget the record */
+    CHG_FORGET,   /* propose MEMBER_DEL */
+    CHG_TRANSFER, /* raft_transfer */
+    CHG_WAIT,     /* a raft or propose call is in flight */
+};
+
+#define CONS_PLAN_MAX 4
+
+struct cons_change {
+    int step;
+    int plan[CONS_PLAN_MAX]; /* the steps of this change, in order */
+    int plan_len;
+    int plan_pos; /* next step of the plan to run */
+    bool self_removal;
+    struct tp_member member;
+    cons_done_fn cb;
+    void *arg;
+    struct raft_change req;
+    struct raft_transfer transfer;
+};
+
+struct cons {
+    uv_loop_t *loop;
+    struct raft_uv_transport tcp;
+    struct raft_io io;
+    struct raft_fsm rfsm;
+    struct raft raft;
+    struct fsm *fsm;
+    uint64_t id;
+    char raft_addr[QM_ADDR_MAX + 1];
+    char api_url[QM_URL_MAX + 1];
+    bool bootstrap;
+    bool raft_inited;
+    bool closing;
+    unsigned tick_ms;
+    unsigned election_ms;
+
+    /* Apply pipeline: the batch being built in this loop iteration. */
+    struct qm_buf batch;
+    uint32_t nbatch;
+    struct cons_waiter waiters[QM_BATCH_MAX];
+    struct fsm_results results; /* of the entry applied last */
+
+    /* Reads waiting for the next barrier. */
+    struct cons_reader *readers;
+    struct cons_reader **readers_tail;
+
+    /* Leadership and housekeeping. */
+    int last_state;
+    bool tick_inflight;
+    bool record_inflight;
+    uv_check_t check; /* end of every loop iteration: flush, group commit */
+    uv_idle_t idle;   /* active while work waits for the check handle */
+    uv_timer_t timer; /* housekeeping every tick_ms; deferred close */
+    int open_handles;
+
+    struct cons_change chg;
+
+    /* Snapshot being taken, and the buffer handed to raft. */
+    struct fsm_snap *snap;
+    struct raft_buffer snap_buf;
+
+    /* Graceful close. */
+    struct raft_transfer close_transfer;
+    void (*close_cb)(void *arg);
+    void *close_arg;
+};
+
+/* cons_fsm.c: the raft_fsm callbacks over struct fsm. */
+void cons__fsm_init(struct cons *c);
+
+/* cons_propose.c */
+void cons__pipeline_init(struct cons *c);
+void cons__pipeline_close(struct cons *c);
+void cons__flush(struct cons *c);
+void cons__fail_pending(struct cons *c, int status);
+/* Propose an internal command built here (TICK, MEMBER_SET, MEMBER_DEL). */
+void cons__propose_internal(struct cons *c, uint32_t op,
+                            const struct qm_schema *schema, const void *args,
+                            cons_result_fn cb, void *arg);
+void cons__housekeeping(struct cons *c);
+
+/* cons_member.c */
+void cons__change_step(struct cons *c);
+void cons__change_abort(struct cons *c, int status, const char *message);
+
+/* cons_node.c */
+/* Make sure the check handle runs soon (proposals made outside the poll
+ * phase would otherwise wait for the next I/O event). */
+void cons__kick(struct cons *c);
+int cons__err_from_raft(int rv);
+const struct raft_server *cons__server(struct cons *c, uint64_t id);
+int64_t cons__wall_ms(void);
+
+#endif
