@@ -36,8 +36,10 @@ else ifeq ($(MODE),asan)
   LDFLAGS_MODE := -fsanitize=address,undefined
 else ifeq ($(MODE),fuzz)
   CC := clang
+  # clang does not know gcc's -Wno-format-truncation (WARN).
   CFLAGS_MODE := -O1 -fno-omit-frame-pointer \
-	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+	-Wno-unknown-warning-option
   LDFLAGS_MODE := -fsanitize=fuzzer,address,undefined
 else
   $(error MODE must be release, asan or fuzz)

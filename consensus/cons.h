@@ -34,6 +34,7 @@ struct cons_config {
     unsigned heartbeat_ms; /* 0 = 50 */
     unsigned snapshot_threshold; /* 0 = 16384 entries */
     unsigned snapshot_trailing;  /* 0 = 8192 entries */
+    unsigned install_snapshot_ms; /* 0 = 5000: resend a snapshot after */
     unsigned tick_ms;            /* 0 = 1000: TICK and own-record checks */
     struct fsm *fsm;             /* borrowed; must outlive the cons */
     uv_loop_t *loop;

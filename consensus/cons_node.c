@@ -108,7 +108,12 @@ static void watch_state(struct cons *c)
     } else if (was == RAFT_LEADER) {
         c->tick_inflight = false;
         c->record_inflight = false;
-        cons__change_abort(c, QM_NOT_LEADER, "lost leadership");
+        /* A change waiting on a raft or propose callback hears the outcome
+         * from it (a transfer is even expected to end here); only one that
+         * is between steps is abandoned. */
+        if (c->chg.step != CHG_WAIT) {
+            cons__change_abort(c, QM_NOT_LEADER, "lost leadership");
+        }
     }
 }
 
@@ -204,6 +209,13 @@ int cons_init(struct cons **out, const struct cons_config *cfg,
     raft_set_snapshot_trailing(&c->raft, cfg->snapshot_trailing > 0
                                              ? cfg->snapshot_trailing
                                              : 8192);
+    /* 0.15's follower drops an InstallSnapshot that arrives while it takes
+     * its own snapshot without answering (RAFT_BUSY in
+     * replicationInstallSnapshot); the leader resends only after this
+     * timeout, 30 s by default. */
+    raft_set_install_snapshot_timeout(&c->raft, cfg->install_snapshot_ms > 0
+                                                    ? cfg->install_snapshot_ms
+                                                    : 5000);
 
     uv_check_init(c->loop, &c->check);
     uv_idle_init(c->loop, &c->idle);

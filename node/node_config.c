@@ -49,6 +49,8 @@ static const char usage_text[] =
     "                            ([raft] snapshot_threshold; 16384)\n"
     "  --snapshot-trailing N     entries kept after a snapshot\n"
     "                            ([raft] snapshot_trailing; 8192)\n"
+    "  --install-snapshot-timeout MS  resend a snapshot to a follower after\n"
+    "                            ([raft] install_snapshot_timeout_ms; 5000)\n"
     "  --sync full|none          fsync the state database at each group "
     "commit\n"
     "                            ([storage] sync; full)\n"
@@ -80,6 +82,7 @@ static void defaults(struct node_config *c)
     c->heartbeat_ms = 50;
     c->snapshot_threshold = 16384;
     c->snapshot_trailing = 8192;
+    c->install_snapshot_ms = 5000;
     c->sync = FSM_SYNC_FULL;
     c->map_size_mb = 4096;
     c->log_level = QM_LOG_INFO;
@@ -167,6 +170,10 @@ static int set_key(struct node_config *c, const char *key, const char *v,
         rv = parse_uint(v, 100000000, &n);
         rv = rv == 0 && n >= 1 ? 0 : -1;
         c->snapshot_trailing = (unsigned)n;
+    } else if (strcmp(key, "raft.install_snapshot_timeout_ms") == 0) {
+        rv = parse_uint(v, 3600000, &n);
+        rv = rv == 0 && n >= 100 ? 0 : -1;
+        c->install_snapshot_ms = (unsigned)n;
     } else if (strcmp(key, "storage.sync") == 0) {
         if (strcmp(v, "full") == 0) {
             c->sync = FSM_SYNC_FULL;
@@ -232,6 +239,7 @@ static const struct {
     {"heartbeat-timeout", "raft.heartbeat_timeout_ms"},
     {"snapshot-threshold", "raft.snapshot_threshold"},
     {"snapshot-trailing", "raft.snapshot_trailing"},
+    {"install-snapshot-timeout", "raft.install_snapshot_timeout_ms"},
     {"sync", "storage.sync"},
     {"map-size-mb", "storage.map_size_mb"},
     {"log-level", "log.level"},

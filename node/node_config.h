@@ -24,6 +24,7 @@ struct node_config {
     unsigned heartbeat_ms;
     unsigned snapshot_threshold;
     unsigned snapshot_trailing;
+    unsigned install_snapshot_ms;
     int sync; /* enum fsm_sync */
     unsigned map_size_mb;
     int log_level;

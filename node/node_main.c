@@ -68,11 +68,18 @@ static void on_closed(uv_handle_t *h)
     (void)h;
 }
 
+static void close_signals(struct node *n)
+{
+    uv_close((uv_handle_t *)&n->sigterm, on_closed);
+    uv_close((uv_handle_t *)&n->sigint, on_closed);
+}
+
 static void on_cons_closed(void *arg)
 {
     struct node *n = arg;
     n->cons = NULL;
     qm_log(QM_LOG_INFO, "NODE0003", "raft closed");
+    close_signals(n);
 }
 
 static void shutdown_node(struct node *n)
@@ -90,19 +97,26 @@ static void shutdown_node(struct node *n)
     n->http = NULL;
     uv_timer_stop(&n->timer);
     uv_close((uv_handle_t *)&n->timer, on_closed);
-    uv_close((uv_handle_t *)&n->sigterm, on_closed);
-    uv_close((uv_handle_t *)&n->sigint, on_closed);
     uv_close((uv_handle_t *)&n->wake, on_closed);
+    /* The signal watchers stay until raft is closed, so that a second
+     * SIGTERM during shutdown is only logged. */
     if (n->cons != NULL) {
         cons_close(n->cons, on_cons_closed, n);
+    } else {
+        close_signals(n);
     }
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct node *n = h->data;
-    qm_log(QM_LOG_INFO, "NODE0001", "received %s: shutting down",
-           signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
+    if (n->stopping) {
+        qm_log(QM_LOG_NOTICE, "NODE0008",
+               "received %s: already shutting down", name);
+        return;
+    }
+    qm_log(QM_LOG_INFO, "NODE0001", "received %s: shutting down", name);
     shutdown_node(n);
 }
 
@@ -154,6 +168,7 @@ static int start(struct node *n, char err[QM_ERRMSG_SIZE])
         .heartbeat_ms = n->cfg.heartbeat_ms,
         .snapshot_threshold = n->cfg.snapshot_threshold,
         .snapshot_trailing = n->cfg.snapshot_trailing,
+        .install_snapshot_ms = n->cfg.install_snapshot_ms,
         .fsm = n->fsm,
         .loop = &n->loop,
     };
