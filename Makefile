@@ -26,7 +26,8 @@ WARN := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wconversion \
 WARN += -Wno-format-truncation
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-g -pthread $(WARN) -MMD -MP
-INCLUDES := -Ilib -Itransport -Istatemachine -Iconsensus -Inode -Icli
+INCLUDES := -Ilib -Itransport -Istatemachine -Iconsensus -Inode -Icli \
+	-Ibench
 
 ifeq ($(MODE),release)
   CFLAGS_MODE := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
@@ -61,6 +62,7 @@ FSM_SRC := $(wildcard statemachine/*.c)
 CONS_SRC := $(wildcard consensus/*.c)
 NODE_SRC := $(wildcard node/*.c)
 CLI_SRC := $(wildcard cli/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -68,7 +70,8 @@ LIBQM := $(B)/libqm.a
 LIBSERVER := $(B)/libqmserver.a
 QMD := $(B)/bin/qmd
 QMCTL := $(B)/bin/qmctl
-BINS := $(QMD) $(QMCTL)
+QMBENCH := $(B)/bin/qm-bench
+BINS := $(QMD) $(QMCTL) $(QMBENCH)
 
 # ---- tests ----
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
@@ -108,6 +111,10 @@ $(QMCTL): $(call obj,$(CLI_SRC)) $(LIBQM)
 
 # Test programs compile and link in one step, so their .d files list
 # headers as prerequisites of the program: keep those off the command line.
+$(QMBENCH): $(call obj,$(BENCH_SRC)) $(LIBQM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT)
+
 $(B)/tests/unit/%: tests/unit/%.c $(call obj,$(UNIT_HELPERS)) $(LIBSERVER) \
 		$(LIBQM)
 	@mkdir -p $(dir $@)

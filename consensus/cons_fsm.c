@@ -2,7 +2,7 @@
  * raft index, asynchronous snapshots (fsm version 3), and restore. */
 #include <unistd.h>
 
-#include "cons_internal.h"
+#include "cons_fsm.h"
 #include "qm_alloc.h"
 #include "qm_err.h"
 #include "qm_log.h"
@@ -10,10 +10,10 @@
 static int apply(struct raft_fsm *rf, const struct raft_buffer *buf,
                  void **result)
 {
-    struct cons *c = rf->data;
+    struct cons_fsm *c = rf->data;
     /* raft bumps last_applied after this call: this is the entry's index
      * (raft-guide.md §2.1), also during start-up replay. */
-    uint64_t index = raft_last_applied(&c->raft) + 1;
+    uint64_t index = raft_last_applied(c->raft) + 1;
     int rv = fsm_apply(c->fsm, index, buf->base, buf->len, &c->results);
     if (rv != QM_OK) {
         /* The database cannot take writes. Returning an error would stall
@@ -31,7 +31,7 @@ static int apply(struct raft_fsm *rf, const struct raft_buffer *buf,
 static int snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[],
                     unsigned *n)
 {
-    struct cons *c = rf->data;
+    struct cons_fsm *c = rf->data;
     if (c->snap != NULL) {
         return RAFT_BUSY;
     }
@@ -47,11 +47,31 @@ static int snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[],
     return 0;
 }
 
+static int snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[],
+                          unsigned *n);
+
+/* Version 2: serialise right away (raft's fixture has no async work). */
+static int snapshot_sync(struct raft_fsm *rf, struct raft_buffer *bufs[],
+                         unsigned *n)
+{
+    struct cons_fsm *c = rf->data;
+    int rv = snapshot(rf, bufs, n);
+    if (rv == 0) {
+        rv = snapshot_async(rf, bufs, n);
+        if (rv != 0) {
+            /* raft calls no finalize after a failed snapshot() */
+            fsm_snapshot_end(c->snap);
+            c->snap = NULL;
+        }
+    }
+    return rv;
+}
+
 /* Thread pool: serialise the view while the loop goes on applying. */
 static int snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[],
                           unsigned *n)
 {
-    struct cons *c = rf->data;
+    struct cons_fsm *c = rf->data;
     void *data;
     size_t len;
     int rv = fsm_snapshot_write(c->snap, &data, &len);
@@ -69,7 +89,7 @@ static int snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[],
 static int snapshot_finalize(struct raft_fsm *rf, struct raft_buffer *bufs[],
                              unsigned *n)
 {
-    struct cons *c = rf->data;
+    struct cons_fsm *c = rf->data;
     if (*bufs != NULL) {
         qm_free((*bufs)[0].base);
     }
@@ -86,7 +106,7 @@ static int snapshot_finalize(struct raft_fsm *rf, struct raft_buffer *bufs[],
 
 static int restore(struct raft_fsm *rf, struct raft_buffer *buf)
 {
-    struct cons *c = rf->data;
+    struct cons_fsm *c = rf->data;
     int rv = fsm_restore(c->fsm, buf->base, buf->len);
     if (rv != QM_OK) {
         return rv == QM_ECORRUPT ? RAFT_CORRUPT : RAFT_IOERR;
@@ -95,13 +115,13 @@ static int restore(struct raft_fsm *rf, struct raft_buffer *buf)
     return 0;
 }
 
-void cons__fsm_init(struct cons *c)
+void cons_fsm_init(struct raft_fsm *rf, struct cons_fsm *g, bool async)
 {
-    c->rfsm.version = 3;
-    c->rfsm.data = c;
-    c->rfsm.apply = apply;
-    c->rfsm.snapshot = snapshot;
-    c->rfsm.restore = restore;
-    c->rfsm.snapshot_finalize = snapshot_finalize;
-    c->rfsm.snapshot_async = snapshot_async;
+    rf->version = async ? 3 : 2;
+    rf->data = g;
+    rf->apply = apply;
+    rf->snapshot = async ? snapshot : snapshot_sync;
+    rf->restore = restore;
+    rf->snapshot_finalize = snapshot_finalize;
+    rf->snapshot_async = async ? snapshot_async : NULL;
 }

@@ -6,6 +6,7 @@
 #include <raft/uv.h>
 
 #include "cons.h"
+#include "cons_fsm.h"
 
 struct cons_waiter {
     cons_result_fn cb;
@@ -52,6 +53,7 @@ struct cons {
     struct raft_uv_transport tcp;
     struct raft_io io;
     struct raft_fsm rfsm;
+    struct cons_fsm glue;
     struct raft raft;
     struct fsm *fsm;
     uint64_t id;
@@ -67,7 +69,6 @@ struct cons {
     struct qm_buf batch;
     uint32_t nbatch;
     struct cons_waiter waiters[QM_BATCH_MAX];
-    struct fsm_results results; /* of the entry applied last */
 
     /* Reads waiting for the next barrier. */
     struct cons_reader *readers;
@@ -84,18 +85,11 @@ struct cons {
 
     struct cons_change chg;
 
-    /* Snapshot being taken, and the buffer handed to raft. */
-    struct fsm_snap *snap;
-    struct raft_buffer snap_buf;
-
     /* Graceful close. */
     struct raft_transfer close_transfer;
     void (*close_cb)(void *arg);
     void *close_arg;
 };
-
-/* cons_fsm.c: the raft_fsm callbacks over struct fsm. */
-void cons__fsm_init(struct cons *c);
 
 /* cons_propose.c */
 void cons__pipeline_init(struct cons *c);

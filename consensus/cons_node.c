@@ -191,7 +191,9 @@ int cons_init(struct cons **out, const struct cons_config *cfg,
     /* 0.15 sets io->version = 1 although raft_uv implements async work;
      * version 3 state machines need 2 (raft-guide.md §2.4). */
     c->io.version = 2;
-    cons__fsm_init(c);
+    c->glue.raft = &c->raft;
+    c->glue.fsm = c->fsm;
+    cons_fsm_init(&c->rfsm, &c->glue, true);
     rv = raft_init(&c->raft, &c->io, &c->rfsm, c->id, c->raft_addr);
     if (rv != 0) {
         snprintf(err, QM_ERRMSG_SIZE, "raft: %s", raft_errmsg(&c->raft));

@@ -1,0 +1,54 @@
+/* qm-bench: a load generator on libqm. It keeps --inflight requests
+ * outstanding across --connections clients, reissuing each as soon as it
+ * completes, records every latency (exact percentiles, no sampling) and
+ * counts each status apart from errors. Callbacks run on libqm's threads;
+ * counters are atomic. */
+#ifndef QM_BENCH_BENCH_H
+#define QM_BENCH_BENCH_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qm.h"
+
+enum bench_mode {
+    BENCH_ACQUIRE = 1,
+    BENCH_READ,
+    BENCH_STALE_READ,
+};
+
+struct bench_config {
+    const char *cluster;
+    int mode;
+    unsigned inflight;
+    unsigned connections;
+    double duration_s;
+    double warmup_s;
+    const char *pool; /* NULL: create "bench" */
+    bool json;
+};
+
+struct bench_stats {
+    atomic_ullong ok;
+    atomic_ullong denied;
+    atomic_ullong errors;
+    atomic_ullong nsamples;
+    uint64_t *samples_us; /* latencies of the measured phase */
+    uint64_t cap;
+};
+
+struct bench_result {
+    double ops_per_sec;
+    double p50_ms, p90_ms, p99_ms, p999_ms, max_ms;
+    unsigned long long ok, denied, errors;
+};
+
+/* Run the whole benchmark (warm-up, then measurement). QM_OK or an error
+ * with a reason on stderr. */
+int bench_run(const struct bench_config *cfg, struct bench_result *out);
+
+void bench_print(const struct bench_config *cfg,
+                 const struct bench_result *r);
+
+#endif

@@ -1,0 +1,182 @@
+/* qm-bench: flags and output. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+static void usage(FILE *out)
+{
+    fputs(
+        "Usage: qm-bench [--cluster URL[,URL...]] [--mode MODE] [--inflight N]\n"
+        "                [--connections N] [--duration SECONDS] [--warmup "
+        "SECONDS]\n"
+        "                [--pool NAME] [--json]\n"
+        "\n"
+        "Measure real operations against a running quartermaster cluster.\n"
+        "\n"
+        "  --cluster URLS      node API URLs (default $QM_CLUSTER, else\n"
+        "                      tcp://127.0.0.1:7101)\n"
+        "  --mode MODE         acquire (1 unit from the pool per call), read\n"
+        "                      (linearizable pool get) or stale-read (the\n"
+        "                      addressed node's state); default acquire\n"
+        "  --inflight N        requests kept outstanding in total (1)\n"
+        "  --connections N     clients they are spread over (1; each has a\n"
+        "                      socket per node)\n"
+        "  --duration SECONDS  measured time (10)\n"
+        "  --warmup SECONDS    unmeasured time first (2)\n"
+        "  --pool NAME         use this pool; by default a pool 'bench' with\n"
+        "                      room for the whole run is created\n"
+        "  --json              print one JSON document\n"
+        "\n"
+        "Prints operations per second (answered calls: granted or denied),\n"
+        "latency percentiles over every call, and the count of each outcome.\n",
+        out);
+}
+
+static const char *mode_name(int m)
+{
+    switch (m) {
+        case BENCH_ACQUIRE:
+            return "acquire";
+        case BENCH_READ:
+            return "read";
+        default:
+            return "stale-read";
+    }
+}
+
+void bench_print(const struct bench_config *cfg, const struct bench_result *r)
+{
+    if (cfg->json) {
+        printf("{\"mode\": \"%s\", \"inflight\": %u, \"connections\": %u, "
+               "\"ops_per_sec\": %.1f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, "
+               "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f, "
+               "\"ok\": %llu, \"denied\": %llu, \"errors\": %llu}\n",
+               mode_name(cfg->mode), cfg->inflight, cfg->connections,
+               r->ops_per_sec, r->p50_ms, r->p90_ms, r->p99_ms, r->p999_ms,
+               r->max_ms, r->ok, r->denied, r->errors);
+        return;
+    }
+    printf("mode %s, %u in flight over %u connection(s), %.0f s\n",
+           mode_name(cfg->mode), cfg->inflight, cfg->connections,
+           cfg->duration_s);
+    printf("  %.0f ops/s\n", r->ops_per_sec);
+    printf("  latency ms: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
+           r->p50_ms, r->p90_ms, r->p99_ms, r->p999_ms, r->max_ms);
+    printf("  ok %llu  denied %llu  errors %llu\n", r->ok, r->denied,
+           r->errors);
+}
+
+static int positive(const char *s, double max, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*end != '\0' || !(v > 0) || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct bench_config cfg = {NULL, BENCH_ACQUIRE, 1, 1, 10, 2, NULL, false};
+    cfg.cluster = getenv("QM_CLUSTER");
+    if (cfg.cluster == NULL || cfg.cluster[0] == '\0') {
+        cfg.cluster = "tcp://127.0.0.1:7101";
+    }
+    static const struct option opts[] = {
+        {"cluster", required_argument, NULL, 'c'},
+        {"mode", required_argument, NULL, 'm'},
+        {"inflight", required_argument, NULL, 'i'},
+        {"connections", required_argument, NULL, 'n'},
+        {"duration", required_argument, NULL, 'd'},
+        {"warmup", required_argument, NULL, 'w'},
+        {"pool", required_argument, NULL, 'p'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    double v;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+            case 'c':
+                cfg.cluster = optarg;
+                break;
+            case 'm':
+                if (strcmp(optarg, "acquire") == 0) {
+                    cfg.mode = BENCH_ACQUIRE;
+                } else if (strcmp(optarg, "read") == 0) {
+                    cfg.mode = BENCH_READ;
+                } else if (strcmp(optarg, "stale-read") == 0) {
+                    cfg.mode = BENCH_STALE_READ;
+                } else {
+                    fprintf(stderr,
+                            "qm-bench: --mode is acquire, read or "
+                            "stale-read (reserve-commit and queue come "
+                            "with the ledger and the queues)\n");
+                    return 2;
+                }
+                break;
+            case 'i':
+                if (positive(optarg, 100000, &v) != 0) {
+                    fprintf(stderr, "qm-bench: --inflight wants 1..100000\n");
+                    return 2;
+                }
+                cfg.inflight = (unsigned)v;
+                break;
+            case 'n':
+                if (positive(optarg, 1024, &v) != 0) {
+                    fprintf(stderr, "qm-bench: --connections wants 1..1024\n");
+                    return 2;
+                }
+                cfg.connections = (unsigned)v;
+                break;
+            case 'd':
+                if (positive(optarg, 86400, &cfg.duration_s) != 0) {
+                    fprintf(stderr, "qm-bench: --duration wants seconds\n");
+                    return 2;
+                }
+                break;
+            case 'w':
+                if (strcmp(optarg, "0") == 0) {
+                    cfg.warmup_s = 0;
+                } else if (positive(optarg, 3600, &cfg.warmup_s) != 0) {
+                    fprintf(stderr, "qm-bench: --warmup wants seconds\n");
+                    return 2;
+                }
+                break;
+            case 'p':
+                cfg.pool = optarg;
+                break;
+            case 'j':
+                cfg.json = true;
+                break;
+            case 'h':
+                usage(stdout);
+                return 0;
+            default:
+                usage(stderr);
+                return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "qm-bench: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (cfg.connections > cfg.inflight) {
+        cfg.connections = cfg.inflight;
+    }
+    struct bench_result r;
+    int rv = bench_run(&cfg, &r);
+    if (rv != QM_OK) {
+        return 1;
+    }
+    bench_print(&cfg, &r);
+    return r.errors > 0 ? 1 : 0;
+}
