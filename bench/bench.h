@@ -18,7 +18,8 @@ enum bench_mode {
     BENCH_STALE_READ,
 };
 
-struct bench_config {
+struct bench_config
+{
     const char *cluster;
     int mode;
     unsigned inflight;
@@ -29,7 +30,8 @@ struct bench_config {
     bool json;
 };
 
-struct bench_stats {
+struct bench_stats
+{
     atomic_ullong ok;
     atomic_ullong denied;
     atomic_ullong errors;
@@ -38,7 +40,8 @@ struct bench_stats {
     uint64_t cap;
 };
 
-struct bench_result {
+struct bench_result
+{
     double ops_per_sec;
     double p50_ms, p90_ms, p99_ms, p999_ms, max_ms;
     unsigned long long ok, denied, errors;
@@ -48,7 +51,6 @@ struct bench_result {
  * with a reason on stderr. */
 int bench_run(const struct bench_config *cfg, struct bench_result *out);
 
-void bench_print(const struct bench_config *cfg,
-                 const struct bench_result *r);
+void bench_print(const struct bench_config *cfg, const struct bench_result *r);
 
 #endif

@@ -10,7 +10,8 @@
 static void usage(FILE *out)
 {
     fputs(
-        "Usage: qm-bench [--cluster URL[,URL...]] [--mode MODE] [--inflight N]\n"
+        "Usage: qm-bench [--cluster URL[,URL...]] [--mode MODE] [--inflight "
+        "N]\n"
         "                [--connections N] [--duration SECONDS] [--warmup "
         "SECONDS]\n"
         "                [--pool NAME] [--json]\n"
@@ -51,13 +52,14 @@ static const char *mode_name(int m)
 void bench_print(const struct bench_config *cfg, const struct bench_result *r)
 {
     if (cfg->json) {
-        printf("{\"mode\": \"%s\", \"inflight\": %u, \"connections\": %u, "
-               "\"ops_per_sec\": %.1f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, "
-               "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f, "
-               "\"ok\": %llu, \"denied\": %llu, \"errors\": %llu}\n",
-               mode_name(cfg->mode), cfg->inflight, cfg->connections,
-               r->ops_per_sec, r->p50_ms, r->p90_ms, r->p99_ms, r->p999_ms,
-               r->max_ms, r->ok, r->denied, r->errors);
+        printf(
+            "{\"mode\": \"%s\", \"inflight\": %u, \"connections\": %u, "
+            "\"ops_per_sec\": %.1f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, "
+            "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f, "
+            "\"ok\": %llu, \"denied\": %llu, \"errors\": %llu}\n",
+            mode_name(cfg->mode), cfg->inflight, cfg->connections,
+            r->ops_per_sec, r->p50_ms, r->p90_ms, r->p99_ms, r->p999_ms,
+            r->max_ms, r->ok, r->denied, r->errors);
         return;
     }
     printf("mode %s, %u in flight over %u connection(s), %.0f s\n",

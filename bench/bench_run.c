@@ -11,7 +11,8 @@
 
 struct slot;
 
-struct run {
+struct run
+{
     const struct bench_config *cfg;
     struct qm_client **clients;
     struct bench_stats stats;
@@ -23,7 +24,8 @@ struct run {
     struct tp_pool_name pool;
 };
 
-struct slot {
+struct slot
+{
     struct run *run;
     struct qm_client *client;
     int64_t started_ns;
@@ -76,15 +78,15 @@ static void next(struct slot *s, int status)
     issue(s);
 }
 
-static void on_acquire(void *arg, const struct qm_result *res,
+static void on_acquire(void *arg,
+                       const struct qm_result *res,
                        const struct qm_acquire *out)
 {
     (void)out;
     next(arg, res->status);
 }
 
-static void on_call(void *arg, const struct qm_result *res,
-                    struct qm_span body)
+static void on_call(void *arg, const struct qm_result *res, struct qm_span body)
 {
     (void)body;
     next(arg, res->status);
@@ -97,14 +99,13 @@ static void issue(struct slot *s)
     int rv;
     switch (r->cfg->mode) {
         case BENCH_ACQUIRE:
-            rv = qm_acquire_async(s->client, r->pool.name, QM_MILLI,
-                                  on_acquire, s);
+            rv = qm_acquire_async(s->client, r->pool.name, QM_MILLI, on_acquire,
+                                  s);
             break;
         default:
             rv = qm__call(s->client, TP_OP_POOL_GET, &tp_pool_name_schema,
                           &r->pool,
-                          r->cfg->mode == BENCH_STALE_READ ? QM_CALL_STALE
-                                                           : 0,
+                          r->cfg->mode == BENCH_STALE_READ ? QM_CALL_STALE : 0,
                           NULL, on_call, s);
             break;
     }
@@ -176,8 +177,7 @@ int bench_run(const struct bench_config *cfg, struct bench_result *out)
         char err[QM_ERRMSG_SIZE];
         rv = qm_client_new(&r.clients[i], cfg->cluster, &opt, err);
         if (rv != QM_OK) {
-            fprintf(stderr, "qm-bench: --cluster %s: %s\n", cfg->cluster,
-                    err);
+            fprintf(stderr, "qm-bench: --cluster %s: %s\n", cfg->cluster, err);
         }
     }
     if (rv == QM_OK) {
@@ -212,8 +212,8 @@ int bench_run(const struct bench_config *cfg, struct bench_result *out)
         out->ok = atomic_load(&r.stats.ok);
         out->denied = atomic_load(&r.stats.denied);
         out->errors = atomic_load(&r.stats.errors);
-        out->ops_per_sec = (double)(out->ok + out->denied) /
-                           ((double)(t1 - t0) / 1e9);
+        out->ops_per_sec =
+            (double)(out->ok + out->denied) / ((double)(t1 - t0) / 1e9);
         out->p50_ms = pct(r.stats.samples_us, n, 0.50);
         out->p90_ms = pct(r.stats.samples_us, n, 0.90);
         out->p99_ms = pct(r.stats.samples_us, n, 0.99);

@@ -38,7 +38,8 @@ static int by_id(const void *a, const void *b)
 }
 
 /* Ask the --cluster URLs in turn until one answers about itself. */
-static int first_info(struct cli *c, struct qm_node_info *out,
+static int first_info(struct cli *c,
+                      struct qm_node_info *out,
                       struct qm_result *res)
 {
     char urls[1024];
@@ -57,12 +58,10 @@ static int first_info(struct cli *c, struct qm_node_info *out,
     return rv;
 }
 
-int cli_status(struct cli *c, const struct cli_cmd *cmd, int argc,
-               char **argv)
+int cli_status(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 {
     char *pos[1];
-    int npos;
-    int rv = cli_parse(cmd, argc, argv, NULL, 0, pos, 0, 0, &npos);
+    int rv = cli_args(cmd, argc, argv, pos, 0);
     if (rv != CLI_OK) {
         return rv;
     }
@@ -79,7 +78,7 @@ int cli_status(struct cli *c, const struct cli_cmd *cmd, int argc,
     struct qm_result res;
     rv = first_info(c, base, &res);
     if (rv != QM_OK) {
-        rv = cli_fail(c, "status", rv, &res);
+        rv = cli_fail(c, rv, &res, "status");
         goto out;
     }
     /* The leader's configuration is the authoritative one. */
@@ -89,8 +88,7 @@ int cli_status(struct cli *c, const struct cli_cmd *cmd, int argc,
             *base = *l;
         }
     }
-    qsort(base->members, base->nmembers, sizeof(base->members[0]),
-          by_id);
+    qsort(base->members, base->nmembers, sizeof(base->members[0]), by_id);
     for (unsigned i = 0; i < base->nmembers; i++) {
         const struct qm_member *m = &base->members[i];
         up[i] = m->api_url[0] != '\0' &&
@@ -186,14 +184,13 @@ static int parse_id(const char *s, uint64_t *id)
     return 0;
 }
 
-int cli_member(struct cli *c, const struct cli_cmd *cmd, int argc,
-               char **argv)
+int cli_member(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 {
     bool add = strcmp(cmd->verb, "add") == 0;
     char *pos[3];
     int npos;
-    int rv = cli_parse(cmd, argc, argv, NULL, 0, pos, add ? 3 : 1,
-                       add ? 3 : 1, &npos);
+    int rv = cli_parse(cmd, argc, argv, NULL, 0, pos, add ? 3 : 1, add ? 3 : 1,
+                       &npos);
     if (rv != CLI_OK) {
         return rv;
     }
@@ -211,15 +208,15 @@ int cli_member(struct cli *c, const struct cli_cmd *cmd, int argc,
         rv = qm_member_transfer(c->client, id, &res);
     }
     if (rv != QM_OK) {
-        char what[64];
-        snprintf(what, sizeof(what), "member %s %llu", cmd->verb,
-                 (unsigned long long)id);
-        return cli_fail(c, what, rv, &res);
+        return cli_fail(c, rv, &res, "member %s %llu", cmd->verb,
+                        (unsigned long long)id);
     }
     return cli_ok(c);
 }
 
-static void print_digest(struct cli *c, uint64_t id, uint64_t applied,
+static void print_digest(struct cli *c,
+                         uint64_t id,
+                         uint64_t applied,
                          const char *digest)
 {
     if (c->json) {
@@ -237,8 +234,7 @@ static void print_digest(struct cli *c, uint64_t id, uint64_t applied,
     }
 }
 
-int cli_digest(struct cli *c, const struct cli_cmd *cmd, int argc,
-               char **argv)
+int cli_digest(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 {
     struct cli_opt opts[] = {{"all", false, NULL, false}};
     char *pos[1];
@@ -253,7 +249,7 @@ int cli_digest(struct cli *c, const struct cli_cmd *cmd, int argc,
     if (!opts[0].set) {
         rv = qm_digest(c->client, c->first_url, &id, &applied, digest, &res);
         if (rv != QM_OK) {
-            return cli_fail(c, "debug digest", rv, &res);
+            return cli_fail(c, rv, &res, "debug digest");
         }
         print_digest(c, id, applied, digest);
         if (c->json) {
@@ -268,7 +264,7 @@ int cli_digest(struct cli *c, const struct cli_cmd *cmd, int argc,
     rv = qm_node_info(c->client, c->first_url, base, &res);
     if (rv != QM_OK) {
         free(base);
-        return cli_fail(c, "debug digest --all", rv, &res);
+        return cli_fail(c, rv, &res, "debug digest --all");
     }
     int status = CLI_OK;
     if (c->json) {

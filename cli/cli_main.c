@@ -14,12 +14,10 @@
 
 static const struct cli_cmd commands[] = {
     {"status", NULL, "",
-     "members, leader, term, commit and applied index per member",
-     cli_status},
+     "members, leader, term, commit and applied index per member", cli_status},
     {"member", "add", "ID RAFT_ADDR API_URL",
      "add a voter (start it with qmd --join, or before it)", cli_member},
-    {"member", "remove", "ID", "remove a member from the cluster",
-     cli_member},
+    {"member", "remove", "ID", "remove a member from the cluster", cli_member},
     {"member", "transfer", "ID", "hand leadership to member ID", cli_member},
     {"pool", "create",
      "NAME --capacity N [--refill PER_SEC] [--cost USD_PER_UNIT]",
@@ -90,9 +88,15 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     return CLI_USAGE;
 }
 
-int cli_parse(const struct cli_cmd *cmd, int argc, char **argv,
-              struct cli_opt *opts, size_t nopts, char **pos, int min,
-              int max, int *npos)
+int cli_parse(const struct cli_cmd *cmd,
+              int argc,
+              char **argv,
+              struct cli_opt *opts,
+              size_t nopts,
+              char **pos,
+              int min,
+              int max,
+              int *npos)
 {
     *npos = 0;
     for (int i = 0; i < argc; i++) {
@@ -158,11 +162,29 @@ static int exit_code(int status)
     }
 }
 
-int cli_fail(struct cli *c, const char *what, int status,
-             const struct qm_result *res)
+int cli_args(const struct cli_cmd *cmd,
+             int argc,
+             char **argv,
+             char **pos,
+             int n)
 {
-    const char *msg = res != NULL && res->message[0] ? res->message
-                                                     : qm_strerror(status);
+    int npos;
+    return cli_parse(cmd, argc, argv, NULL, 0, pos, n, n, &npos);
+}
+
+int cli_fail(struct cli *c,
+             int status,
+             const struct qm_result *res,
+             const char *what,
+             ...)
+{
+    char call[128];
+    va_list ap;
+    va_start(ap, what);
+    vsnprintf(call, sizeof(call), what, ap);
+    va_end(ap);
+    const char *msg =
+        res != NULL && res->message[0] ? res->message : qm_strerror(status);
     const char *hint = "";
     char buf[160] = "";
     switch (exit_code(status)) {
@@ -183,7 +205,7 @@ int cli_fail(struct cli *c, const char *what, int status,
         default:
             break;
     }
-    fprintf(stderr, "qmctl: %s: %s (%s)%s\n", what, msg, qm_errname(status),
+    fprintf(stderr, "qmctl: %s: %s (%s)%s\n", call, msg, qm_errname(status),
             hint);
     return exit_code(status);
 }
@@ -202,7 +224,8 @@ int cli_ok(struct cli *c)
     return CLI_OK;
 }
 
-static const struct cli_cmd *find(const char *noun, const char *verb,
+static const struct cli_cmd *find(const char *noun,
+                                  const char *verb,
                                   bool *noun_known)
 {
     *noun_known = false;
@@ -225,8 +248,8 @@ static void noun_usage(const char *noun)
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strcmp(commands[i].noun, noun) == 0) {
             fprintf(stderr, "  qmctl %s %s %s\n      %s\n", noun,
-                    commands[i].verb ? commands[i].verb : "",
-                    commands[i].usage, commands[i].help);
+                    commands[i].verb ? commands[i].verb : "", commands[i].usage,
+                    commands[i].help);
         }
     }
 }
@@ -314,8 +337,7 @@ int main(int argc, char **argv)
                     noun);
         } else {
             if (verb != NULL && strcmp(verb, "--help") != 0) {
-                fprintf(stderr, "qmctl: unknown %s command '%s'\n", noun,
-                        verb);
+                fprintf(stderr, "qmctl: unknown %s command '%s'\n", noun, verb);
             }
             noun_usage(noun);
         }
@@ -325,8 +347,8 @@ int main(int argc, char **argv)
     for (int i = skip; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: qmctl %s%s%s %s\n  %s\n", cmd->noun,
-                   cmd->verb ? " " : "", cmd->verb ? cmd->verb : "",
-                   cmd->usage, cmd->help);
+                   cmd->verb ? " " : "", cmd->verb ? cmd->verb : "", cmd->usage,
+                   cmd->help);
             return CLI_OK;
         }
     }

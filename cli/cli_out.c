@@ -167,7 +167,10 @@ static int64_t pow10i(int n)
     return p;
 }
 
-int cli_parse_fixed(const char *s, int decimals, bool money, int64_t max,
+int cli_parse_fixed(const char *s,
+                    int decimals,
+                    bool money,
+                    int64_t max,
                     int64_t *out)
 {
     if (money && *s == '$') {
@@ -215,8 +218,8 @@ const char *cli_fmt_fixed(char buf[40], int64_t v, int decimals)
     bool neg = v < 0;
     uint64_t u = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     uint64_t whole = u / (uint64_t)scale, frac = u % (uint64_t)scale;
-    int n = snprintf(buf, 40, "%s%llu", neg ? "-" : "",
-                     (unsigned long long)whole);
+    int n =
+        snprintf(buf, 40, "%s%llu", neg ? "-" : "", (unsigned long long)whole);
     if (frac != 0 && n > 0) {
         char f[24];
         snprintf(f, sizeof(f), "%0*llu", decimals, (unsigned long long)frac);

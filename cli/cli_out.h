@@ -11,7 +11,8 @@
 
 #define CLI_JSON_DEPTH 16
 
-struct cli_json {
+struct cli_json
+{
     FILE *out;
     int depth;
     bool first[CLI_JSON_DEPTH];
@@ -37,7 +38,10 @@ void cj_done(struct cli_json *j);
 /* Parse a non-negative decimal ("12", "0.5", "1e3" is refused) into
  * v * 10^@decimals; a leading '$' is allowed when @money. 0, or -1 when it
  * is malformed, has more decimals than @decimals, or exceeds @max. */
-int cli_parse_fixed(const char *s, int decimals, bool money, int64_t max,
+int cli_parse_fixed(const char *s,
+                    int decimals,
+                    bool money,
+                    int64_t max,
                     int64_t *out);
 
 /* Print @v / 10^@decimals without trailing zeros into @buf. */

@@ -39,7 +39,9 @@ static void pool_row(const struct qm_pool *p)
            cli_fmt_fixed(r, p->refill, 3), cli_fmt_fixed(cost, p->price, 9));
 }
 
-int cli_pool_create(struct cli *c, const struct cli_cmd *cmd, int argc,
+int cli_pool_create(struct cli *c,
+                    const struct cli_cmd *cmd,
+                    int argc,
                     char **argv)
 {
     struct cli_opt opts[] = {
@@ -65,8 +67,8 @@ int cli_pool_create(struct cli *c, const struct cli_cmd *cmd, int argc,
                                "decimals, got '%s'",
                                opts[0].value);
     }
-    if (opts[1].set && cli_parse_fixed(opts[1].value, 3, false,
-                                       QM_REFILL_MAX, &spec.refill) != 0) {
+    if (opts[1].set && cli_parse_fixed(opts[1].value, 3, false, QM_REFILL_MAX,
+                                       &spec.refill) != 0) {
         return cli_usage_error(cmd,
                                "--refill wants units per second with up to "
                                "3 decimals, got '%s'",
@@ -82,19 +84,18 @@ int cli_pool_create(struct cli *c, const struct cli_cmd *cmd, int argc,
     struct qm_result res;
     rv = qm_pool_create(c->client, &spec, &res);
     if (rv != QM_OK) {
-        char what[96];
-        snprintf(what, sizeof(what), "pool create %s", pos[0]);
-        return cli_fail(c, what, rv, &res);
+        return cli_fail(c, rv, &res, "pool create %s", pos[0]);
     }
     return cli_ok(c);
 }
 
-int cli_pool_get(struct cli *c, const struct cli_cmd *cmd, int argc,
+int cli_pool_get(struct cli *c,
+                 const struct cli_cmd *cmd,
+                 int argc,
                  char **argv)
 {
     char *pos[1];
-    int npos;
-    int rv = cli_parse(cmd, argc, argv, NULL, 0, pos, 1, 1, &npos);
+    int rv = cli_args(cmd, argc, argv, pos, 1);
     if (rv != CLI_OK) {
         return rv;
     }
@@ -102,9 +103,7 @@ int cli_pool_get(struct cli *c, const struct cli_cmd *cmd, int argc,
     struct qm_result res;
     rv = qm_pool_get(c->client, pos[0], c->stale, &p, &res);
     if (rv != QM_OK) {
-        char what[96];
-        snprintf(what, sizeof(what), "pool get %s", pos[0]);
-        return cli_fail(c, what, rv, &res);
+        return cli_fail(c, rv, &res, "pool get %s", pos[0]);
     }
     if (c->json) {
         pool_json(&c->j, &p);
@@ -116,12 +115,13 @@ int cli_pool_get(struct cli *c, const struct cli_cmd *cmd, int argc,
     return CLI_OK;
 }
 
-int cli_pool_list(struct cli *c, const struct cli_cmd *cmd, int argc,
+int cli_pool_list(struct cli *c,
+                  const struct cli_cmd *cmd,
+                  int argc,
                   char **argv)
 {
     char *pos[1];
-    int npos;
-    int rv = cli_parse(cmd, argc, argv, NULL, 0, pos, 0, 0, &npos);
+    int rv = cli_args(cmd, argc, argv, pos, 0);
     if (rv != CLI_OK) {
         return rv;
     }
@@ -148,7 +148,7 @@ int cli_pool_list(struct cli *c, const struct cli_cmd *cmd, int argc,
                 cj_arr_end(&c->j);
                 cj_done(&c->j);
             }
-            return cli_fail(c, "pool list", rv, &res);
+            return cli_fail(c, rv, &res, "pool list");
         }
         for (unsigned i = 0; i < n; i++) {
             if (c->json) {
@@ -173,31 +173,28 @@ int cli_pool_list(struct cli *c, const struct cli_cmd *cmd, int argc,
     return CLI_OK;
 }
 
-int cli_pool_delete(struct cli *c, const struct cli_cmd *cmd, int argc,
+int cli_pool_delete(struct cli *c,
+                    const struct cli_cmd *cmd,
+                    int argc,
                     char **argv)
 {
     char *pos[1];
-    int npos;
-    int rv = cli_parse(cmd, argc, argv, NULL, 0, pos, 1, 1, &npos);
+    int rv = cli_args(cmd, argc, argv, pos, 1);
     if (rv != CLI_OK) {
         return rv;
     }
     struct qm_result res;
     rv = qm_pool_delete(c->client, pos[0], &res);
     if (rv != QM_OK) {
-        char what[96];
-        snprintf(what, sizeof(what), "pool delete %s", pos[0]);
-        return cli_fail(c, what, rv, &res);
+        return cli_fail(c, rv, &res, "pool delete %s", pos[0]);
     }
     return cli_ok(c);
 }
 
-int cli_acquire(struct cli *c, const struct cli_cmd *cmd, int argc,
-                char **argv)
+int cli_acquire(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 {
     char *pos[2];
-    int npos;
-    int rv = cli_parse(cmd, argc, argv, NULL, 0, pos, 2, 2, &npos);
+    int rv = cli_args(cmd, argc, argv, pos, 2);
     if (rv != CLI_OK) {
         return rv;
     }
@@ -213,9 +210,7 @@ int cli_acquire(struct cli *c, const struct cli_cmd *cmd, int argc,
     struct qm_result res;
     rv = qm_acquire(c->client, pos[0], amount, &got, &res);
     if (rv != QM_OK && rv != QM_DENIED) {
-        char what[96];
-        snprintf(what, sizeof(what), "acquire %s", pos[0]);
-        return cli_fail(c, what, rv, &res);
+        return cli_fail(c, rv, &res, "acquire %s", pos[0]);
     }
     char t[40];
     if (c->json) {
@@ -239,8 +234,7 @@ int cli_acquire(struct cli *c, const struct cli_cmd *cmd, int argc,
             printf("denied; %s left in %s", cli_fmt_fixed(t, got.tokens, 3),
                    pos[0]);
             if (res.retry_after_ms > 0) {
-                printf(", retry after %lld ms",
-                       (long long)res.retry_after_ms);
+                printf(", retry after %lld ms", (long long)res.retry_after_ms);
             }
             printf(" (%s)\n", res.message);
         }

@@ -24,7 +24,8 @@
 
 struct cons;
 
-struct cons_config {
+struct cons_config
+{
     uint64_t id;
     const char *raft_addr; /* a.b.c.d:port, also the raft listen address */
     const char *api_url;   /* this node's client API, recorded in state */
@@ -32,18 +33,19 @@ struct cons_config {
     bool bootstrap;        /* first start of a new single-node cluster */
     unsigned election_ms;  /* 0 = 300 */
     unsigned heartbeat_ms; /* 0 = 50 */
-    unsigned snapshot_threshold; /* 0 = 16384 entries */
-    unsigned snapshot_trailing;  /* 0 = 8192 entries */
+    unsigned snapshot_threshold;  /* 0 = 16384 entries */
+    unsigned snapshot_trailing;   /* 0 = 8192 entries */
     unsigned install_snapshot_ms; /* 0 = 5000: resend a snapshot after */
-    unsigned tick_ms;            /* 0 = 1000: TICK and own-record checks */
-    struct fsm *fsm;             /* borrowed; must outlive the cons */
+    unsigned tick_ms;             /* 0 = 1000: TICK and own-record checks */
+    struct fsm *fsm;              /* borrowed; must outlive the cons */
     uv_loop_t *loop;
 };
 
 /* Set raft up and open its folder (no I/O on the network yet). On success
  * the caller owns *out and must cons_close() it, also if cons_start()
  * fails. QM_ECONFIG, QM_EIO, QM_ENOMEM with a reason in @err. */
-int cons_init(struct cons **out, const struct cons_config *cfg,
+int cons_init(struct cons **out,
+              const struct cons_config *cfg,
               char err[QM_ERRMSG_SIZE]);
 
 /* Bootstrap if asked, load snapshot and log (replaying it into the state
@@ -66,7 +68,9 @@ typedef void (*cons_result_fn)(void *arg, int status, struct qm_span result);
 
 /* Propose one encoded command (a tp_cmd map; copied). It joins the batch
  * that is sent to raft at the end of this loop iteration. */
-void cons_propose(struct cons *c, struct qm_span cmd, cons_result_fn cb,
+void cons_propose(struct cons *c,
+                  struct qm_span cmd,
+                  cons_result_fn cb,
                   void *arg);
 
 /* A linearizable read point: @cb(QM_OK) once every command committed
@@ -81,11 +85,17 @@ void cons_barrier(struct cons *c, cons_done_fn cb, void *arg);
  * until the new member has caught up and votes. Removing the leader itself
  * first moves leadership and answers QM_NOT_LEADER, so a client retries on
  * the new leader. */
-void cons_member_add(struct cons *c, const struct tp_member *m,
-                     cons_done_fn cb, void *arg);
-void cons_member_remove(struct cons *c, uint64_t id, cons_done_fn cb,
+void cons_member_add(struct cons *c,
+                     const struct tp_member *m,
+                     cons_done_fn cb,
+                     void *arg);
+void cons_member_remove(struct cons *c,
+                        uint64_t id,
+                        cons_done_fn cb,
                         void *arg);
-void cons_member_transfer(struct cons *c, uint64_t id, cons_done_fn cb,
+void cons_member_transfer(struct cons *c,
+                          uint64_t id,
+                          cons_done_fn cb,
                           void *arg);
 
 /* ---- state ---- */

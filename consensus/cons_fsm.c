@@ -7,7 +7,8 @@
 #include "qm_err.h"
 #include "qm_log.h"
 
-static int apply(struct raft_fsm *rf, const struct raft_buffer *buf,
+static int apply(struct raft_fsm *rf,
+                 const struct raft_buffer *buf,
                  void **result)
 {
     struct cons_fsm *c = rf->data;
@@ -28,7 +29,8 @@ static int apply(struct raft_fsm *rf, const struct raft_buffer *buf,
 }
 
 /* Loop thread: capture a read view at the applied index (cheap). */
-static int snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[],
+static int snapshot(struct raft_fsm *rf,
+                    struct raft_buffer *bufs[],
                     unsigned *n)
 {
     struct cons_fsm *c = rf->data;
@@ -47,11 +49,13 @@ static int snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[],
     return 0;
 }
 
-static int snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[],
+static int snapshot_async(struct raft_fsm *rf,
+                          struct raft_buffer *bufs[],
                           unsigned *n);
 
 /* Version 2: serialise right away (raft's fixture has no async work). */
-static int snapshot_sync(struct raft_fsm *rf, struct raft_buffer *bufs[],
+static int snapshot_sync(struct raft_fsm *rf,
+                         struct raft_buffer *bufs[],
                          unsigned *n)
 {
     struct cons_fsm *c = rf->data;
@@ -68,7 +72,8 @@ static int snapshot_sync(struct raft_fsm *rf, struct raft_buffer *bufs[],
 }
 
 /* Thread pool: serialise the view while the loop goes on applying. */
-static int snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[],
+static int snapshot_async(struct raft_fsm *rf,
+                          struct raft_buffer *bufs[],
                           unsigned *n)
 {
     struct cons_fsm *c = rf->data;
@@ -86,7 +91,8 @@ static int snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[],
 }
 
 /* Loop thread: the snapshot was written (or failed); release everything. */
-static int snapshot_finalize(struct raft_fsm *rf, struct raft_buffer *bufs[],
+static int snapshot_finalize(struct raft_fsm *rf,
+                             struct raft_buffer *bufs[],
                              unsigned *n)
 {
     struct cons_fsm *c = rf->data;

@@ -13,7 +13,8 @@
 
 #include "fsm.h"
 
-struct cons_fsm {
+struct cons_fsm
+{
     struct raft *raft;           /* whose last_applied gives the index */
     struct fsm *fsm;             /* borrowed */
     struct fsm_results results;  /* of the entry applied last */

@@ -8,13 +8,15 @@
 #include "cons.h"
 #include "cons_fsm.h"
 
-struct cons_waiter {
+struct cons_waiter
+{
     cons_result_fn cb;
     void *arg;
 };
 
 /* Reads waiting for one shared barrier. */
-struct cons_reader {
+struct cons_reader
+{
     cons_done_fn cb;
     void *arg;
     struct cons_reader *next;
@@ -35,7 +37,8 @@ enum cons_chg_step {
 
 #define CONS_PLAN_MAX 4
 
-struct cons_change {
+struct cons_change
+{
     int step;
     int plan[CONS_PLAN_MAX]; /* the steps of this change, in order */
     int plan_len;
@@ -48,7 +51,8 @@ struct cons_change {
     struct raft_transfer transfer;
 };
 
-struct cons {
+struct cons
+{
     uv_loop_t *loop;
     struct raft_uv_transport tcp;
     struct raft_io io;
@@ -97,9 +101,12 @@ void cons__pipeline_close(struct cons *c);
 void cons__flush(struct cons *c);
 void cons__fail_pending(struct cons *c, int status);
 /* Propose an internal command built here (TICK, MEMBER_SET, MEMBER_DEL). */
-void cons__propose_internal(struct cons *c, uint32_t op,
-                            const struct qm_schema *schema, const void *args,
-                            cons_result_fn cb, void *arg);
+void cons__propose_internal(struct cons *c,
+                            uint32_t op,
+                            const struct qm_schema *schema,
+                            const void *args,
+                            cons_result_fn cb,
+                            void *arg);
 void cons__housekeeping(struct cons *c);
 
 /* cons_member.c */

@@ -12,7 +12,8 @@
 #include "qm_err.h"
 #include "qm_log.h"
 
-struct plan {
+struct plan
+{
     int steps[CONS_PLAN_MAX];
     int n;
 };
@@ -42,8 +43,7 @@ static void finish(struct cons *c, int status, const char *message)
     c->chg.step = CHG_IDLE;
     c->chg.cb = NULL;
     if (status == QM_OK) {
-        qm_log(QM_LOG_INFO, "CONS0030", "membership change done: %s",
-               message);
+        qm_log(QM_LOG_INFO, "CONS0030", "membership change done: %s", message);
     } else {
         qm_log(QM_LOG_WARN, "CONS0031", "membership change failed: %s",
                message);
@@ -75,7 +75,9 @@ static void advance(struct cons *c)
     cons__kick(c);
 }
 
-static void begin(struct cons *c, const struct plan *p, cons_done_fn cb,
+static void begin(struct cons *c,
+                  const struct plan *p,
+                  cons_done_fn cb,
                   void *arg)
 {
     memcpy(c->chg.plan, p->steps, sizeof(c->chg.plan));
@@ -211,8 +213,10 @@ static bool refuse(struct cons *c, cons_done_fn cb, void *arg)
     return false;
 }
 
-void cons_member_add(struct cons *c, const struct tp_member *m,
-                     cons_done_fn cb, void *arg)
+void cons_member_add(struct cons *c,
+                     const struct tp_member *m,
+                     cons_done_fn cb,
+                     void *arg)
 {
     char msg[QM_MESSAGE_MAX];
     if (refuse(c, cb, arg)) {
@@ -245,8 +249,7 @@ void cons_member_add(struct cons *c, const struct tp_member *m,
         for (unsigned i = 0; i < conf->n; i++) {
             if (strcmp(conf->servers[i].address, m->raft_addr) == 0) {
                 snprintf(msg, sizeof(msg),
-                         "raft address %s belongs to member %llu",
-                         m->raft_addr,
+                         "raft address %s belongs to member %llu", m->raft_addr,
                          (unsigned long long)conf->servers[i].id);
                 cb(arg, QM_EXISTS, msg);
                 return;
@@ -270,8 +273,7 @@ void cons_member_add(struct cons *c, const struct tp_member *m,
     begin(c, &p, cb, arg);
 }
 
-void cons_member_remove(struct cons *c, uint64_t id, cons_done_fn cb,
-                        void *arg)
+void cons_member_remove(struct cons *c, uint64_t id, cons_done_fn cb, void *arg)
 {
     if (refuse(c, cb, arg)) {
         return;
@@ -298,7 +300,9 @@ void cons_member_remove(struct cons *c, uint64_t id, cons_done_fn cb,
     begin(c, &p, cb, arg);
 }
 
-void cons_member_transfer(struct cons *c, uint64_t id, cons_done_fn cb,
+void cons_member_transfer(struct cons *c,
+                          uint64_t id,
+                          cons_done_fn cb,
                           void *arg)
 {
     char msg[QM_MESSAGE_MAX];

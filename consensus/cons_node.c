@@ -94,8 +94,7 @@ static void watch_state(struct cons *c)
     qm_log(QM_LOG_INFO, "CONS0002",
            "node %llu is %s term=%llu leader=%llu commit=%llu applied=%llu",
            (unsigned long long)c->id, state_name(s),
-           (unsigned long long)c->raft.current_term,
-           (unsigned long long)leader,
+           (unsigned long long)c->raft.current_term, (unsigned long long)leader,
            (unsigned long long)c->raft.commit_index,
            (unsigned long long)raft_last_applied(&c->raft));
     int was = c->last_state;
@@ -156,7 +155,8 @@ static void on_timer(uv_timer_t *h)
     cons__kick(c);
 }
 
-int cons_init(struct cons **out, const struct cons_config *cfg,
+int cons_init(struct cons **out,
+              const struct cons_config *cfg,
               char err[QM_ERRMSG_SIZE])
 {
     struct cons *c = qm_calloc(1, sizeof(*c));
@@ -178,8 +178,7 @@ int cons_init(struct cons **out, const struct cons_config *cfg,
 
     int rv = raft_uv_tcp_init(&c->tcp, c->loop);
     if (rv != 0) {
-        snprintf(err, QM_ERRMSG_SIZE, "raft transport: %s",
-                 raft_strerror(rv));
+        snprintf(err, QM_ERRMSG_SIZE, "raft transport: %s", raft_strerror(rv));
         goto err_free;
     }
     rv = raft_uv_init(&c->io, c->loop, cfg->dir, &c->tcp);
@@ -208,9 +207,8 @@ int cons_init(struct cons **out, const struct cons_config *cfg,
     raft_set_snapshot_threshold(&c->raft, cfg->snapshot_threshold > 0
                                               ? cfg->snapshot_threshold
                                               : 16384);
-    raft_set_snapshot_trailing(&c->raft, cfg->snapshot_trailing > 0
-                                             ? cfg->snapshot_trailing
-                                             : 8192);
+    raft_set_snapshot_trailing(
+        &c->raft, cfg->snapshot_trailing > 0 ? cfg->snapshot_trailing : 8192);
     /* 0.15's follower drops an InstallSnapshot that arrives while it takes
      * its own snapshot without answering (RAFT_BUSY in
      * replicationInstallSnapshot); the leader resends only after this
@@ -241,8 +239,7 @@ int cons_start(struct cons *c, char err[QM_ERRMSG_SIZE])
     if (c->bootstrap) {
         struct raft_configuration conf;
         raft_configuration_init(&conf);
-        int rv = raft_configuration_add(&conf, c->id, c->raft_addr,
-                                        RAFT_VOTER);
+        int rv = raft_configuration_add(&conf, c->id, c->raft_addr, RAFT_VOTER);
         if (rv == 0) {
             rv = raft_bootstrap(&c->raft, &conf);
         }
@@ -260,8 +257,7 @@ int cons_start(struct cons *c, char err[QM_ERRMSG_SIZE])
     }
     int rv = raft_start(&c->raft);
     if (rv != 0) {
-        snprintf(err, QM_ERRMSG_SIZE, "raft start: %s",
-                 raft_errmsg(&c->raft));
+        snprintf(err, QM_ERRMSG_SIZE, "raft start: %s", raft_errmsg(&c->raft));
         return QM_EIO;
     }
     uv_timer_start(&c->timer, on_timer, c->tick_ms, c->tick_ms);

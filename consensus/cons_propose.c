@@ -12,14 +12,16 @@
 /* Send the batch early when it grows past this many bytes. */
 #define BATCH_BYTES_MAX (512u * 1024)
 
-struct batch_req {
+struct batch_req
+{
     struct raft_apply req;
     struct cons *c;
     uint32_t n;
     struct cons_waiter w[];
 };
 
-struct barrier_req {
+struct barrier_req
+{
     struct raft_barrier req;
     struct cons_reader *readers;
 };
@@ -138,7 +140,9 @@ static void flush_batch(struct cons *c)
     }
 }
 
-void cons_propose(struct cons *c, struct qm_span cmd, cons_result_fn cb,
+void cons_propose(struct cons *c,
+                  struct qm_span cmd,
+                  cons_result_fn cb,
                   void *arg)
 {
     struct qm_span none = {NULL, 0};
@@ -164,9 +168,12 @@ void cons_propose(struct cons *c, struct qm_span cmd, cons_result_fn cb,
     }
 }
 
-void cons__propose_internal(struct cons *c, uint32_t op,
-                            const struct qm_schema *schema, const void *args,
-                            cons_result_fn cb, void *arg)
+void cons__propose_internal(struct cons *c,
+                            uint32_t op,
+                            const struct qm_schema *schema,
+                            const void *args,
+                            cons_result_fn cb,
+                            void *arg)
 {
     uint8_t amem[512], cmem[600];
     struct qm_buf a, cmd;
@@ -269,8 +276,8 @@ static void record_done(void *arg, int status, struct qm_span result)
     struct cons *c = arg;
     c->record_inflight = false;
     if (status == QM_OK) {
-        qm_log(QM_LOG_INFO, "CONS0020",
-               "recorded this node's API address %s", c->api_url);
+        qm_log(QM_LOG_INFO, "CONS0020", "recorded this node's API address %s",
+               c->api_url);
     }
 }
 

@@ -43,7 +43,8 @@
 
 struct qm_client;
 
-struct qm_options {
+struct qm_options
+{
     int64_t timeout_ms;         /* a call's deadline, retries included;
                                    0 = 10000 */
     int64_t attempt_timeout_ms; /* one try on one node; 0 = 2000 */
@@ -51,7 +52,8 @@ struct qm_options {
 };
 
 /* The outcome of a call, with the server's words. */
-struct qm_result {
+struct qm_result
+{
     int status;
     char message[QM_MESSAGE_MAX + 1];
     char leader[QM_URL_MAX + 1]; /* the leader the call ended on, if known */
@@ -62,8 +64,10 @@ struct qm_result {
 /* @urls: one or more node URLs separated by commas
  * ("tcp://127.0.0.1:7101"). QM_OK, or QM_ECONFIG/QM_ENOMEM with a reason
  * in @err. */
-int qm_client_new(struct qm_client **out, const char *urls,
-                  const struct qm_options *opt, char err[QM_ERRMSG_SIZE]);
+int qm_client_new(struct qm_client **out,
+                  const char *urls,
+                  const struct qm_options *opt,
+                  char err[QM_ERRMSG_SIZE]);
 void qm_client_free(struct qm_client *c);
 
 /* ---- cluster ---- */
@@ -77,14 +81,16 @@ enum qm_node_state {
 
 enum qm_role { QM_ROLE_VOTER = 1, QM_ROLE_STANDBY, QM_ROLE_SPARE };
 
-struct qm_member {
+struct qm_member
+{
     uint64_t id;
     char raft_addr[QM_ADDR_MAX + 1];
     char api_url[QM_URL_MAX + 1];
     int role; /* enum qm_role */
 };
 
-struct qm_node_info {
+struct qm_node_info
+{
     uint64_t id;
     int state; /* enum qm_node_state */
     uint64_t term;
@@ -103,31 +109,40 @@ struct qm_node_info {
 
 /* Ask one node (@url, or the client's first node when NULL) about itself
  * and its configuration. No redirect: this is that node's own view. */
-int qm_node_info(struct qm_client *c, const char *url,
-                 struct qm_node_info *out, struct qm_result *res);
+int qm_node_info(struct qm_client *c,
+                 const char *url,
+                 struct qm_node_info *out,
+                 struct qm_result *res);
 
 /* The digest of one node's state (see qmctl debug digest). */
-int qm_digest(struct qm_client *c, const char *url, uint64_t *node_id,
-              uint64_t *applied_index, char digest[33],
+int qm_digest(struct qm_client *c,
+              const char *url,
+              uint64_t *node_id,
+              uint64_t *applied_index,
+              char digest[33],
               struct qm_result *res);
 
 /* Membership, on the leader. Adding returns once the node votes. */
-int qm_member_add(struct qm_client *c, uint64_t id, const char *raft_addr,
-                  const char *api_url, struct qm_result *res);
+int qm_member_add(struct qm_client *c,
+                  uint64_t id,
+                  const char *raft_addr,
+                  const char *api_url,
+                  struct qm_result *res);
 int qm_member_remove(struct qm_client *c, uint64_t id, struct qm_result *res);
-int qm_member_transfer(struct qm_client *c, uint64_t id,
-                       struct qm_result *res);
+int qm_member_transfer(struct qm_client *c, uint64_t id, struct qm_result *res);
 
 /* ---- pools ---- */
 
-struct qm_pool_spec {
+struct qm_pool_spec
+{
     const char *name;
     int64_t capacity; /* milli-units */
     int64_t refill;   /* milli-units per second */
     int64_t price;    /* nano-dollars per unit */
 };
 
-struct qm_pool {
+struct qm_pool
+{
     char name[QM_NAME_MAX + 1];
     int64_t capacity;
     int64_t refill;
@@ -137,24 +152,35 @@ struct qm_pool {
     int64_t created_ms;
 };
 
-int qm_pool_create(struct qm_client *c, const struct qm_pool_spec *spec,
+int qm_pool_create(struct qm_client *c,
+                   const struct qm_pool_spec *spec,
                    struct qm_result *res);
-int qm_pool_delete(struct qm_client *c, const char *name,
+int qm_pool_delete(struct qm_client *c,
+                   const char *name,
                    struct qm_result *res);
 
 /* Reads are linearizable unless @stale, which reads the first node's own
  * state without asking the leader. */
-int qm_pool_get(struct qm_client *c, const char *name, bool stale,
-                struct qm_pool *out, struct qm_result *res);
+int qm_pool_get(struct qm_client *c,
+                const char *name,
+                bool stale,
+                struct qm_pool *out,
+                struct qm_result *res);
 
 /* One page of pools in name order, starting after @after ("" or NULL for
  * the first). Up to @max (<= QM_PAGE_MAX) go to @out; *more tells whether
  * another page follows. */
-int qm_pool_list(struct qm_client *c, const char *after, bool stale,
-                 struct qm_pool *out, unsigned max, unsigned *n, bool *more,
+int qm_pool_list(struct qm_client *c,
+                 const char *after,
+                 bool stale,
+                 struct qm_pool *out,
+                 unsigned max,
+                 unsigned *n,
+                 bool *more,
                  struct qm_result *res);
 
-struct qm_acquire {
+struct qm_acquire
+{
     bool granted;
     int64_t tokens;         /* left in the pool */
     int64_t retry_after_ms; /* when refused */
@@ -162,14 +188,21 @@ struct qm_acquire {
 
 /* Take @amount milli-units from @pool now, or QM_DENIED with the time
  * after which they will be there. */
-int qm_acquire(struct qm_client *c, const char *pool, int64_t amount,
-               struct qm_acquire *out, struct qm_result *res);
+int qm_acquire(struct qm_client *c,
+               const char *pool,
+               int64_t amount,
+               struct qm_acquire *out,
+               struct qm_result *res);
 
 /* The same without waiting: @cb runs once, on a libqm thread, with the
  * outcome (@out is NULL unless the server answered the call). */
-typedef void (*qm_acquire_cb)(void *arg, const struct qm_result *res,
+typedef void (*qm_acquire_cb)(void *arg,
+                              const struct qm_result *res,
                               const struct qm_acquire *out);
-int qm_acquire_async(struct qm_client *c, const char *pool, int64_t amount,
-                     qm_acquire_cb cb, void *arg);
+int qm_acquire_async(struct qm_client *c,
+                     const char *pool,
+                     int64_t amount,
+                     qm_acquire_cb cb,
+                     void *arg);
 
 #endif

@@ -15,8 +15,10 @@ static void member_out(const struct tp_member *in, struct qm_member *out)
     out->role = (int)in->role;
 }
 
-int qm_node_info(struct qm_client *c, const char *url,
-                 struct qm_node_info *out, struct qm_result *res)
+int qm_node_info(struct qm_client *c,
+                 const char *url,
+                 struct qm_node_info *out,
+                 struct qm_result *res)
 {
     struct tp_node_info *ni = qm_malloc(sizeof(*ni));
     if (ni == NULL) {
@@ -47,8 +49,12 @@ int qm_node_info(struct qm_client *c, const char *url,
     return rv;
 }
 
-int qm_digest(struct qm_client *c, const char *url, uint64_t *node_id,
-              uint64_t *applied_index, char digest[33], struct qm_result *res)
+int qm_digest(struct qm_client *c,
+              const char *url,
+              uint64_t *node_id,
+              uint64_t *applied_index,
+              char digest[33],
+              struct qm_result *res)
 {
     struct tp_digest d;
     int rv = qm__call_sync(c, TP_OP_DIGEST, NULL, NULL, 0, url,
@@ -61,8 +67,11 @@ int qm_digest(struct qm_client *c, const char *url, uint64_t *node_id,
     return rv;
 }
 
-int qm_member_add(struct qm_client *c, uint64_t id, const char *raft_addr,
-                  const char *api_url, struct qm_result *res)
+int qm_member_add(struct qm_client *c,
+                  uint64_t id,
+                  const char *raft_addr,
+                  const char *api_url,
+                  struct qm_result *res)
 {
     struct tp_member m;
     memset(&m, 0, sizeof(m));
@@ -83,12 +92,11 @@ int qm_member_remove(struct qm_client *c, uint64_t id, struct qm_result *res)
                          NULL, NULL, NULL, res);
 }
 
-int qm_member_transfer(struct qm_client *c, uint64_t id,
-                       struct qm_result *res)
+int qm_member_transfer(struct qm_client *c, uint64_t id, struct qm_result *res)
 {
     struct tp_member_id m = {id};
-    return qm__call_sync(c, TP_OP_MEMBER_TRANSFER, &tp_member_id_schema, &m,
-                         0, NULL, NULL, NULL, res);
+    return qm__call_sync(c, TP_OP_MEMBER_TRANSFER, &tp_member_id_schema, &m, 0,
+                         NULL, NULL, NULL, res);
 }
 
 /* Names longer than the protocol allows are refused here, before they
@@ -102,7 +110,8 @@ static int copy_name(char dst[QM_NAME_MAX + 1], const char *src)
     return QM_OK;
 }
 
-int qm_pool_create(struct qm_client *c, const struct qm_pool_spec *spec,
+int qm_pool_create(struct qm_client *c,
+                   const struct qm_pool_spec *spec,
                    struct qm_result *res)
 {
     struct tp_pool_create pc;
@@ -117,8 +126,7 @@ int qm_pool_create(struct qm_client *c, const struct qm_pool_spec *spec,
                          NULL, NULL, NULL, res);
 }
 
-int qm_pool_delete(struct qm_client *c, const char *name,
-                   struct qm_result *res)
+int qm_pool_delete(struct qm_client *c, const char *name, struct qm_result *res)
 {
     struct tp_pool_name pn;
     if (copy_name(pn.name, name) != QM_OK) {
@@ -140,8 +148,11 @@ static void pool_out(const struct tp_pool_info *in, struct qm_pool *out)
     out->created_ms = in->created_ms;
 }
 
-int qm_pool_get(struct qm_client *c, const char *name, bool stale,
-                struct qm_pool *out, struct qm_result *res)
+int qm_pool_get(struct qm_client *c,
+                const char *name,
+                bool stale,
+                struct qm_pool *out,
+                struct qm_result *res)
 {
     struct tp_pool_name pn;
     struct tp_pool_info pi;
@@ -157,8 +168,13 @@ int qm_pool_get(struct qm_client *c, const char *name, bool stale,
     return rv;
 }
 
-int qm_pool_list(struct qm_client *c, const char *after, bool stale,
-                 struct qm_pool *out, unsigned max, unsigned *n, bool *more,
+int qm_pool_list(struct qm_client *c,
+                 const char *after,
+                 bool stale,
+                 struct qm_pool *out,
+                 unsigned max,
+                 unsigned *n,
+                 bool *more,
                  struct qm_result *res)
 {
     struct tp_list_args la;
@@ -186,8 +202,7 @@ int qm_pool_list(struct qm_client *c, const char *after, bool stale,
     return rv;
 }
 
-static int acquire_args(struct tp_acquire *a, const char *pool,
-                        int64_t amount)
+static int acquire_args(struct tp_acquire *a, const char *pool, int64_t amount)
 {
     memset(a, 0, sizeof(*a));
     a->amount = amount;
@@ -202,8 +217,11 @@ static void acquire_out(const struct tp_acquire_result *in,
     out->retry_after_ms = in->retry_after_ms;
 }
 
-int qm_acquire(struct qm_client *c, const char *pool, int64_t amount,
-               struct qm_acquire *out, struct qm_result *res)
+int qm_acquire(struct qm_client *c,
+               const char *pool,
+               int64_t amount,
+               struct qm_acquire *out,
+               struct qm_result *res)
 {
     struct tp_acquire a;
     struct tp_acquire_result ar;
@@ -218,12 +236,14 @@ int qm_acquire(struct qm_client *c, const char *pool, int64_t amount,
     return rv;
 }
 
-struct acquire_ctx {
+struct acquire_ctx
+{
     qm_acquire_cb cb;
     void *arg;
 };
 
-static void acquire_done(void *arg, const struct qm_result *res,
+static void acquire_done(void *arg,
+                         const struct qm_result *res,
                          struct qm_span body)
 {
     struct acquire_ctx ctx = *(struct acquire_ctx *)arg;
@@ -231,9 +251,8 @@ static void acquire_done(void *arg, const struct qm_result *res,
     struct tp_acquire_result ar;
     struct qm_acquire out;
     char err[QM_ERRMSG_SIZE];
-    if (body.n > 0 &&
-        qm_decode(&tp_acquire_result_schema, body.p, body.n, &ar, err) ==
-            QM_OK) {
+    if (body.n > 0 && qm_decode(&tp_acquire_result_schema, body.p, body.n, &ar,
+                                err) == QM_OK) {
         acquire_out(&ar, &out);
         ctx.cb(ctx.arg, res, &out);
     } else {
@@ -241,8 +260,11 @@ static void acquire_done(void *arg, const struct qm_result *res,
     }
 }
 
-int qm_acquire_async(struct qm_client *c, const char *pool, int64_t amount,
-                     qm_acquire_cb cb, void *arg)
+int qm_acquire_async(struct qm_client *c,
+                     const char *pool,
+                     int64_t amount,
+                     qm_acquire_cb cb,
+                     void *arg)
 {
     struct tp_acquire a;
     if (acquire_args(&a, pool, amount) != QM_OK) {

@@ -10,12 +10,13 @@
 #define BACKOFF_MIN_MS 10
 #define BACKOFF_MAX_MS 250
 
-struct qm_call {
+struct qm_call
+{
     struct qm_client *c;
     struct tp_xchg *x;
-    struct qm_buf args;    /* encoded arguments */
-    struct qm_buf cmd;     /* encoded command (holds a copy of args) */
-    struct qm_buf req;     /* the encoded request, sent on every try */
+    struct qm_buf args; /* encoded arguments */
+    struct qm_buf cmd;  /* encoded command (holds a copy of args) */
+    struct qm_buf req;  /* the encoded request, sent on every try */
     uint8_t cls;
     struct qm_session *sess;
     int node;
@@ -152,8 +153,8 @@ static void back_off(struct qm_call *k)
 {
     int64_t left = k->deadline - qm__mono_ms();
     int64_t wait = k->backoff < left ? k->backoff : left;
-    k->backoff = k->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
-                                                 : k->backoff * 2;
+    k->backoff =
+        k->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : k->backoff * 2;
     k->tried = 0;
     k->redirects = 0;
     k->sleeping = true;
@@ -258,8 +259,10 @@ static void on_xchg(void *arg, int status, const void *data, size_t len)
 }
 
 /* Encode args -> command -> request into k->req. */
-static int encode(struct qm_call *k, uint32_t op,
-                  const struct qm_schema *schema, const void *args,
+static int encode(struct qm_call *k,
+                  uint32_t op,
+                  const struct qm_schema *schema,
+                  const void *args,
                   unsigned flags)
 {
     struct qm_client *c = k->c;
@@ -285,7 +288,7 @@ static int encode(struct qm_call *k, uint32_t op,
     }
     tp_cmd_encode(&k->cmd, op, session, seq, as);
     int rv = qm_buf_status(&k->args) != QM_OK ? qm_buf_status(&k->args)
-                                               : qm_buf_status(&k->cmd);
+                                              : qm_buf_status(&k->cmd);
     if (rv != QM_OK) {
         return rv;
     }
@@ -301,9 +304,14 @@ static int encode(struct qm_call *k, uint32_t op,
     return QM_OK;
 }
 
-int qm__call(struct qm_client *c, uint32_t op, const struct qm_schema *schema,
-             const void *args, unsigned flags, const char *url,
-             qm__call_cb cb, void *arg)
+int qm__call(struct qm_client *c,
+             uint32_t op,
+             const struct qm_schema *schema,
+             const void *args,
+             unsigned flags,
+             const char *url,
+             qm__call_cb cb,
+             void *arg)
 {
     const struct tp_op_info *info = tp_op_info(op);
     if (info == NULL) {
@@ -346,7 +354,8 @@ int qm__call(struct qm_client *c, uint32_t op, const struct qm_schema *schema,
 
 /* ---- waiting ---- */
 
-struct sync_wait {
+struct sync_wait
+{
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool done;
@@ -355,15 +364,15 @@ struct sync_wait {
     void *body;
 };
 
-static void sync_done(void *arg, const struct qm_result *res,
+static void sync_done(void *arg,
+                      const struct qm_result *res,
                       struct qm_span body)
 {
     struct sync_wait *w = arg;
     *w->res = *res;
     if (w->body_schema != NULL && body.n > 0 && qm_is_status(res->status)) {
         char err[QM_ERRMSG_SIZE];
-        if (qm_decode(w->body_schema, body.p, body.n, w->body, err) !=
-            QM_OK) {
+        if (qm_decode(w->body_schema, body.p, body.n, w->body, err) != QM_OK) {
             w->res->status = QM_EPROTO;
             snprintf(w->res->message, sizeof(w->res->message), "%s", err);
         }
@@ -374,10 +383,14 @@ static void sync_done(void *arg, const struct qm_result *res,
     pthread_mutex_unlock(&w->mu);
 }
 
-int qm__call_sync(struct qm_client *c, uint32_t op,
-                  const struct qm_schema *schema, const void *args,
-                  unsigned flags, const char *url,
-                  const struct qm_schema *body_schema, void *body,
+int qm__call_sync(struct qm_client *c,
+                  uint32_t op,
+                  const struct qm_schema *schema,
+                  const void *args,
+                  unsigned flags,
+                  const char *url,
+                  const struct qm_schema *body_schema,
+                  void *body,
                   struct qm_result *res)
 {
     struct qm_result local;
@@ -402,8 +415,7 @@ int qm__call_sync(struct qm_client *c, uint32_t op,
     } else {
         memset(w.res, 0, sizeof(*w.res));
         w.res->status = rv;
-        snprintf(w.res->message, sizeof(w.res->message), "%s",
-                 qm_strerror(rv));
+        snprintf(w.res->message, sizeof(w.res->message), "%s", qm_strerror(rv));
     }
     pthread_cond_destroy(&w.cv);
     pthread_mutex_destroy(&w.mu);

@@ -15,19 +15,22 @@
 
 #define QM_CLIENT_NODES_MAX 32
 
-struct qm_session {
+struct qm_session
+{
     uint64_t id;
     uint64_t seq;
     struct qm_session *next;
 };
 
-struct qm_node {
+struct qm_node
+{
     struct tp_conn *conn;
 };
 
 struct qm_call;
 
-struct qm_client {
+struct qm_client
+{
     pthread_mutex_t mu;
     pthread_cond_t idle; /* signalled when inflight drops to 0 */
     struct qm_options opt;
@@ -44,7 +47,8 @@ struct qm_client {
 
 /* Outcome of a call: @body is the result's body (borrowed for the
  * callback; empty unless res->status is a server answer). */
-typedef void (*qm__call_cb)(void *arg, const struct qm_result *res,
+typedef void (*qm__call_cb)(void *arg,
+                            const struct qm_result *res,
                             struct qm_span body);
 
 enum qm_call_flag {
@@ -55,16 +59,25 @@ enum qm_call_flag {
  * @url pins the call to that node, with no redirect and no retry (node-
  * local operations). Returns QM_OK (the callback will run exactly once) or
  * an error (it will not). */
-int qm__call(struct qm_client *c, uint32_t op, const struct qm_schema *schema,
-             const void *args, unsigned flags, const char *url,
-             qm__call_cb cb, void *arg);
+int qm__call(struct qm_client *c,
+             uint32_t op,
+             const struct qm_schema *schema,
+             const void *args,
+             unsigned flags,
+             const char *url,
+             qm__call_cb cb,
+             void *arg);
 
 /* The same, waiting: decodes the body into @body with @body_schema (may be
  * NULL) and returns the status. */
-int qm__call_sync(struct qm_client *c, uint32_t op,
-                  const struct qm_schema *schema, const void *args,
-                  unsigned flags, const char *url,
-                  const struct qm_schema *body_schema, void *body,
+int qm__call_sync(struct qm_client *c,
+                  uint32_t op,
+                  const struct qm_schema *schema,
+                  const void *args,
+                  unsigned flags,
+                  const char *url,
+                  const struct qm_schema *body_schema,
+                  void *body,
                   struct qm_result *res);
 
 /* Index of the node with @url, adding it if new; -1 if there is no room

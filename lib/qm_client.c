@@ -31,7 +31,8 @@ int qm__node_find(struct qm_client *c, const char *url)
     return c->nnodes++;
 }
 
-static int add_urls(struct qm_client *c, const char *urls,
+static int add_urls(struct qm_client *c,
+                    const char *urls,
                     char err[QM_ERRMSG_SIZE])
 {
     const char *p = urls;
@@ -77,8 +78,10 @@ static int add_urls(struct qm_client *c, const char *urls,
     return QM_OK;
 }
 
-int qm_client_new(struct qm_client **out, const char *urls,
-                  const struct qm_options *opt, char err[QM_ERRMSG_SIZE])
+int qm_client_new(struct qm_client **out,
+                  const char *urls,
+                  const struct qm_options *opt,
+                  char err[QM_ERRMSG_SIZE])
 {
     struct qm_client *c = qm_calloc(1, sizeof(*c));
     if (c == NULL) {

@@ -87,7 +87,8 @@ bool qm_valid_text(const char *s, size_t n)
     return true;
 }
 
-static const struct qm_field *by_key(const struct qm_schema *s, uint64_t key,
+static const struct qm_field *by_key(const struct qm_schema *s,
+                                     uint64_t key,
                                      uint32_t *idx)
 {
     for (uint32_t i = 0; i < s->nfields; i++) {
@@ -110,11 +111,17 @@ const struct qm_field *qm_schema_field(const struct qm_schema *s,
     return NULL;
 }
 
-static int decode_at(const struct qm_schema *s, struct qm_mpr *r, void *obj,
-                     char err[QM_ERRMSG_SIZE], int depth);
+static int decode_at(const struct qm_schema *s,
+                     struct qm_mpr *r,
+                     void *obj,
+                     char err[QM_ERRMSG_SIZE],
+                     int depth);
 
-static int decode_field(const struct qm_field *f, struct qm_mpr *r,
-                        uint8_t *obj, char err[QM_ERRMSG_SIZE], int depth)
+static int decode_field(const struct qm_field *f,
+                        struct qm_mpr *r,
+                        uint8_t *obj,
+                        char err[QM_ERRMSG_SIZE],
+                        int depth)
 {
     void *v = obj + f->off;
     switch (f->type) {
@@ -231,8 +238,11 @@ static int decode_field(const struct qm_field *f, struct qm_mpr *r,
     }
 }
 
-static int decode_at(const struct qm_schema *s, struct qm_mpr *r, void *obj,
-                     char err[QM_ERRMSG_SIZE], int depth)
+static int decode_at(const struct qm_schema *s,
+                     struct qm_mpr *r,
+                     void *obj,
+                     char err[QM_ERRMSG_SIZE],
+                     int depth)
 {
     uint32_t n;
     uint64_t seen = 0;
@@ -244,8 +254,7 @@ static int decode_at(const struct qm_schema *s, struct qm_mpr *r, void *obj,
         uint64_t key;
         uint32_t idx;
         if (qm_mpr_uint(r, &key) != QM_OK) {
-            return fail(err, "%s: map keys must be unsigned integers",
-                        s->name);
+            return fail(err, "%s: map keys must be unsigned integers", s->name);
         }
         const struct qm_field *f = by_key(s, key, &idx);
         if (f == NULL) {
@@ -272,13 +281,18 @@ static int decode_at(const struct qm_schema *s, struct qm_mpr *r, void *obj,
     return QM_OK;
 }
 
-int qm_decode_r(const struct qm_schema *s, struct qm_mpr *r, void *obj,
+int qm_decode_r(const struct qm_schema *s,
+                struct qm_mpr *r,
+                void *obj,
                 char err[QM_ERRMSG_SIZE])
 {
     return decode_at(s, r, obj, err, QM_MP_MAX_DEPTH);
 }
 
-int qm_decode(const struct qm_schema *s, const void *p, size_t n, void *obj,
+int qm_decode(const struct qm_schema *s,
+              const void *p,
+              size_t n,
+              void *obj,
               char err[QM_ERRMSG_SIZE])
 {
     struct qm_mpr r;
@@ -322,7 +336,8 @@ static bool is_empty(const struct qm_field *f, const uint8_t *obj)
     }
 }
 
-static void encode_field(const struct qm_field *f, const uint8_t *obj,
+static void encode_field(const struct qm_field *f,
+                         const uint8_t *obj,
                          struct qm_buf *b)
 {
     const void *v = obj + f->off;
@@ -369,8 +384,7 @@ static void encode_field(const struct qm_field *f, const uint8_t *obj,
             }
             qm_mpw_array(b, n);
             for (uint32_t i = 0; i < n; i++) {
-                qm_encode(f->elem, obj + (size_t)i * f->elem_size + f->off,
-                          b);
+                qm_encode(f->elem, obj + (size_t)i * f->elem_size + f->off, b);
             }
             break;
         }

@@ -40,21 +40,23 @@ enum qm_fflag {
 
 struct qm_schema;
 
-struct qm_field {
+struct qm_field
+{
     const char *name;
     uint32_t key;
     uint8_t type;
     uint8_t flags;
-    uint32_t off;  /* offset of the value in the struct */
-    uint32_t size; /* STR: array size; BIN: max bytes; LIST: max items */
-    int64_t lo, hi;     /* I64 bounds */
-    uint64_t ulo, uhi;  /* U64 bounds */
+    uint32_t off;      /* offset of the value in the struct */
+    uint32_t size;     /* STR: array size; BIN: max bytes; LIST: max items */
+    int64_t lo, hi;    /* I64 bounds */
+    uint64_t ulo, uhi; /* U64 bounds */
     const struct qm_schema *elem; /* LIST element schema */
     uint32_t elem_size;           /* LIST element size */
     uint32_t count_off;           /* LIST: offset of the uint32_t count */
 };
 
-struct qm_schema {
+struct qm_schema
+{
     const char *name;
     const struct qm_field *fields;
     uint32_t nfields;
@@ -63,62 +65,65 @@ struct qm_schema {
 
 /* Field constructors. Each checks at compile time that member @m of struct
  * @T has the C type the field kind needs. */
-#define QM__OFF(T, m, type) _Generic((((T *)0)->m), type: offsetof(T, m))
+#define QM__OFF(T, m, type) _Generic((((T *)0)->m), type : offsetof(T, m))
 #define QM__SIZE(T, m) ((uint32_t)sizeof(((T *)0)->m))
 
-#define QM_U64(T, k, m, fl, lo_, hi_)                                    \
-    {                                                                    \
-        .name = #m, .key = (k), .type = QM_FT_U64, .flags = (fl),        \
-        .off = QM__OFF(T, m, uint64_t), .ulo = (lo_), .uhi = (hi_)       \
+#define QM_U64(T, k, m, fl, lo_, hi_)                              \
+    {                                                              \
+        .name = #m, .key = (k), .type = QM_FT_U64, .flags = (fl),  \
+        .off = QM__OFF(T, m, uint64_t), .ulo = (lo_), .uhi = (hi_) \
     }
-#define QM_I64(T, k, m, fl, lo_, hi_)                                    \
-    {                                                                    \
-        .name = #m, .key = (k), .type = QM_FT_I64, .flags = (fl),        \
-        .off = QM__OFF(T, m, int64_t), .lo = (lo_), .hi = (hi_)          \
+#define QM_I64(T, k, m, fl, lo_, hi_)                             \
+    {                                                             \
+        .name = #m, .key = (k), .type = QM_FT_I64, .flags = (fl), \
+        .off = QM__OFF(T, m, int64_t), .lo = (lo_), .hi = (hi_)   \
     }
-#define QM_BOOL(T, k, m, fl)                                             \
-    {                                                                    \
-        .name = #m, .key = (k), .type = QM_FT_BOOL, .flags = (fl),       \
-        .off = QM__OFF(T, m, bool)                                       \
+#define QM_BOOL(T, k, m, fl)                                       \
+    {                                                              \
+        .name = #m, .key = (k), .type = QM_FT_BOOL, .flags = (fl), \
+        .off = QM__OFF(T, m, bool)                                 \
     }
-#define QM_STR(T, k, m, fl)                                              \
-    {                                                                    \
-        .name = #m, .key = (k), .type = QM_FT_STR, .flags = (fl),        \
-        .off = QM__OFF(T, m, char *), .size = QM__SIZE(T, m)             \
+#define QM_STR(T, k, m, fl)                                       \
+    {                                                             \
+        .name = #m, .key = (k), .type = QM_FT_STR, .flags = (fl), \
+        .off = QM__OFF(T, m, char *), .size = QM__SIZE(T, m)      \
     }
-#define QM_BIN(T, k, m, fl, max_)                                        \
-    {                                                                    \
-        .name = #m, .key = (k), .type = QM_FT_BIN, .flags = (fl),        \
-        .off = QM__OFF(T, m, struct qm_span), .size = (max_)             \
+#define QM_BIN(T, k, m, fl, max_)                                 \
+    {                                                             \
+        .name = #m, .key = (k), .type = QM_FT_BIN, .flags = (fl), \
+        .off = QM__OFF(T, m, struct qm_span), .size = (max_)      \
     }
-#define QM_RAW(T, k, m, fl)                                              \
-    {                                                                    \
-        .name = #m, .key = (k), .type = QM_FT_RAW, .flags = (fl),        \
-        .off = QM__OFF(T, m, struct qm_span)                             \
+#define QM_RAW(T, k, m, fl)                                       \
+    {                                                             \
+        .name = #m, .key = (k), .type = QM_FT_RAW, .flags = (fl), \
+        .off = QM__OFF(T, m, struct qm_span)                      \
     }
-#define QM_LIST(T, k, m, count_m, elem_schema, fl)                       \
-    {                                                                    \
-        .name = #m, .key = (k), .type = QM_FT_LIST, .flags = (fl),       \
-        .off = (uint32_t)offsetof(T, m),                                 \
-        .size = QM__SIZE(T, m) / (uint32_t)sizeof(((T *)0)->m[0]),       \
-        .elem = &(elem_schema),                                          \
-        .elem_size = (uint32_t)sizeof(((T *)0)->m[0]),                   \
-        .count_off = QM__OFF(T, count_m, uint32_t)                       \
+#define QM_LIST(T, k, m, count_m, elem_schema, fl)                             \
+    {                                                                          \
+        .name = #m, .key = (k), .type = QM_FT_LIST, .flags = (fl),             \
+        .off = (uint32_t)offsetof(T, m),                                       \
+        .size = QM__SIZE(T, m) / (uint32_t)sizeof(((T *)0)->m[0]),             \
+        .elem = &(elem_schema), .elem_size = (uint32_t)sizeof(((T *)0)->m[0]), \
+        .count_off = QM__OFF(T, count_m, uint32_t)                             \
     }
 
-#define QM_SCHEMA(var, T, table)                                         \
-    const struct qm_schema var = {#T, table,                             \
-                                  sizeof(table) / sizeof(table[0]),      \
+#define QM_SCHEMA(var, T, table)                                               \
+    const struct qm_schema var = {#T, table, sizeof(table) / sizeof(table[0]), \
                                   sizeof(T)}
 
 /* Decode one map from @r into @obj (zeroed first). QM_OK, or QM_EPROTO with
  * a one-line reason in @err ("capacity: out of range 1..1000"). On error
  * @obj holds partial data and the reader is at an unspecified position. */
-int qm_decode_r(const struct qm_schema *s, struct qm_mpr *r, void *obj,
+int qm_decode_r(const struct qm_schema *s,
+                struct qm_mpr *r,
+                void *obj,
                 char err[QM_ERRMSG_SIZE]);
 
 /* Decode a buffer that must hold exactly one map. */
-int qm_decode(const struct qm_schema *s, const void *p, size_t n, void *obj,
+int qm_decode(const struct qm_schema *s,
+              const void *p,
+              size_t n,
+              void *obj,
               char err[QM_ERRMSG_SIZE]);
 
 /* Append the encoding of @obj to @b. Returns qm_buf_status(b). */

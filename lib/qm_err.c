@@ -2,7 +2,8 @@
 
 #include <stddef.h>
 
-struct err_entry {
+struct err_entry
+{
     int code;
     const char *name;
     const char *text;

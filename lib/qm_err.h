@@ -11,26 +11,26 @@
 #include <stdbool.h>
 
 /* X(name, value, text) */
-#define QM_ERRORS(X)                                                     \
-    X(QM_OK, 0, "ok")                                                    \
-    X(QM_NOT_LEADER, 1, "not the leader")                                \
-    X(QM_DENIED, 2, "denied")                                            \
-    X(QM_BUDGET_EXCEEDED, 3, "budget exceeded")                          \
-    X(QM_NOT_FOUND, 4, "not found")                                      \
-    X(QM_EXISTS, 5, "already exists")                                    \
-    X(QM_INVALID, 6, "invalid request")                                  \
-    X(QM_UNAVAILABLE, 7, "unavailable")                                  \
-    X(QM_UNAUTHORIZED, 8, "unauthorized")                                \
-    X(QM_INTERNAL, 9, "internal error")                                  \
-    X(QM_ENOMEM, 32, "out of memory")                                    \
-    X(QM_EIO, 33, "I/O error")                                           \
-    X(QM_ECORRUPT, 34, "corrupt data")                                   \
-    X(QM_EPROTO, 35, "malformed message")                                \
-    X(QM_ETIMEDOUT, 36, "deadline exceeded, outcome unknown")            \
-    X(QM_ECONN, 37, "cannot connect")                                    \
-    X(QM_ESHUTDOWN, 38, "shutting down")                                 \
-    X(QM_EFULL, 39, "limit reached")                                     \
-    X(QM_EBUSY, 40, "busy")                                              \
+#define QM_ERRORS(X)                                          \
+    X(QM_OK, 0, "ok")                                         \
+    X(QM_NOT_LEADER, 1, "not the leader")                     \
+    X(QM_DENIED, 2, "denied")                                 \
+    X(QM_BUDGET_EXCEEDED, 3, "budget exceeded")               \
+    X(QM_NOT_FOUND, 4, "not found")                           \
+    X(QM_EXISTS, 5, "already exists")                         \
+    X(QM_INVALID, 6, "invalid request")                       \
+    X(QM_UNAVAILABLE, 7, "unavailable")                       \
+    X(QM_UNAUTHORIZED, 8, "unauthorized")                     \
+    X(QM_INTERNAL, 9, "internal error")                       \
+    X(QM_ENOMEM, 32, "out of memory")                         \
+    X(QM_EIO, 33, "I/O error")                                \
+    X(QM_ECORRUPT, 34, "corrupt data")                        \
+    X(QM_EPROTO, 35, "malformed message")                     \
+    X(QM_ETIMEDOUT, 36, "deadline exceeded, outcome unknown") \
+    X(QM_ECONN, 37, "cannot connect")                         \
+    X(QM_ESHUTDOWN, 38, "shutting down")                      \
+    X(QM_EFULL, 39, "limit reached")                          \
+    X(QM_EBUSY, 40, "busy")                                   \
     X(QM_ECONFIG, 41, "bad configuration")
 
 enum qm_err {

@@ -12,11 +12,11 @@
 
 /* Protocol. */
 #define QM_PROTO_VERSION 1
-#define QM_MSG_MAX (1u << 20)  /* bytes in one request or reply */
-#define QM_CRED_MAX 256        /* credential (bearer token) bytes */
-#define QM_URL_MAX 255         /* an API URL such as tcp://10.0.0.1:7101 */
-#define QM_ADDR_MAX 63         /* a raft address a.b.c.d:port */
-#define QM_MESSAGE_MAX 200     /* the text of an error reply */
+#define QM_MSG_MAX (1u << 20) /* bytes in one request or reply */
+#define QM_CRED_MAX 256       /* credential (bearer token) bytes */
+#define QM_URL_MAX 255        /* an API URL such as tcp://10.0.0.1:7101 */
+#define QM_ADDR_MAX 63        /* a raft address a.b.c.d:port */
+#define QM_MESSAGE_MAX 200    /* the text of an error reply */
 
 /* Names of pools (and later clients): 1..64 of [A-Za-z0-9._-]. */
 #define QM_NAME_MAX 64

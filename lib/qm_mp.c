@@ -275,7 +275,9 @@ static unsigned field_width(uint8_t b)
 
 /* Read the tag and its length/value field. On success *hdr is the number of
  * bytes consumed so far (tag + field) and *val the field's value. */
-static int header(const struct qm_mpr *r, uint8_t *tag, uint64_t *val,
+static int header(const struct qm_mpr *r,
+                  uint8_t *tag,
+                  uint64_t *val,
                   size_t *hdr)
 {
     if (r->p >= r->end) {
@@ -377,8 +379,7 @@ int qm_mpr_nil(struct qm_mpr *r)
 }
 
 /* Read a length-prefixed body (str or bin). */
-static int body(struct qm_mpr *r, bool want_str, const uint8_t **p,
-                uint32_t *n)
+static int body(struct qm_mpr *r, bool want_str, const uint8_t **p, uint32_t *n)
 {
     uint8_t t;
     uint64_t x;

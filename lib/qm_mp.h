@@ -23,14 +23,16 @@
 #define QM_MP_MAX_DEPTH 8
 
 /* A byte range inside some buffer: borrowed. */
-struct qm_span {
+struct qm_span
+{
     const uint8_t *p;
     size_t n;
 };
 
 /* ---- writing ---- */
 
-struct qm_buf {
+struct qm_buf
+{
     uint8_t *data;
     size_t len;
     size_t cap;
@@ -81,7 +83,8 @@ enum qm_mp_kind {
     QM_MP_EXT,
 };
 
-struct qm_mpr {
+struct qm_mpr
+{
     const uint8_t *p;
     const uint8_t *end;
 };

@@ -22,7 +22,8 @@ struct node_http;
 struct node_join;
 
 /* One request, in the memory of the server context that received it. */
-struct node_req {
+struct node_req
+{
     struct node *n;
     struct tp_call *call;
     struct tp_decoded d; /* spans point into the request message */
@@ -30,7 +31,8 @@ struct node_req {
 };
 
 /* Counters the HTTP endpoint shows; updated with relaxed atomics. */
-struct node_counters {
+struct node_counters
+{
     atomic_ullong requests;
     atomic_ullong invalid;
     atomic_ullong writes;
@@ -39,7 +41,8 @@ struct node_counters {
     atomic_ullong unavailable;
 };
 
-struct node {
+struct node
+{
     struct node_config cfg;
     struct node_data data;
     uv_loop_t loop;
@@ -72,7 +75,9 @@ struct node {
 /* node_serve.c */
 void node_serve_init(struct node *n);
 /* nng thread: a request arrived (tp_server_cb). */
-void node_serve_request(void *arg, struct tp_call *call, const void *data,
+void node_serve_request(void *arg,
+                        struct tp_call *call,
+                        const void *data,
                         size_t len);
 /* loop: serve everything queued (uv_async callback). */
 void node_serve_drain(uv_async_t *h);

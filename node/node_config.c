@@ -88,7 +88,8 @@ static void defaults(struct node_config *c)
     c->log_level = QM_LOG_INFO;
 }
 
-static int parse_uint(const char *s, unsigned long long max,
+static int parse_uint(const char *s,
+                      unsigned long long max,
                       unsigned long long *out)
 {
     if (s == NULL || *s == '\0' || *s == '-') {
@@ -122,14 +123,16 @@ int node_config_check_addr(const char *addr)
     return 0;
 }
 
-#define SET_STR(field, value)                                          \
-    (strlen(value) < sizeof(field)                                     \
-         ? (snprintf((field), sizeof(field), "%s", (value)), 0)        \
+#define SET_STR(field, value)                                   \
+    (strlen(value) < sizeof(field)                              \
+         ? (snprintf((field), sizeof(field), "%s", (value)), 0) \
          : -1)
 
 /* Set one key; @key is the INI "section.name" spelling. 0, or -1 with the
  * reason in @err. */
-static int set_key(struct node_config *c, const char *key, const char *v,
+static int set_key(struct node_config *c,
+                   const char *key,
+                   const char *v,
                    char err[QM_ERRMSG_SIZE])
 {
     unsigned long long n;
@@ -199,13 +202,16 @@ static int set_key(struct node_config *c, const char *key, const char *v,
     return rv;
 }
 
-struct ini_ctx {
+struct ini_ctx
+{
     struct node_config *c;
     char *err;
     int failed;
 };
 
-static int on_ini(void *user, const char *section, const char *name,
+static int on_ini(void *user,
+                  const char *section,
+                  const char *name,
                   const char *value)
 {
     struct ini_ctx *x = user;
@@ -224,7 +230,8 @@ enum {
 };
 
 /* Flag -> INI key. */
-static const struct {
+static const struct
+{
     const char *flag;
     const char *key;
 } flag_keys[] = {
@@ -266,8 +273,7 @@ static int validate(const struct node_config *c, char err[QM_ERRMSG_SIZE])
     }
     if (c->http_addr[0] != '\0' && node_config_check_addr(c->http_addr)) {
         snprintf(err, QM_ERRMSG_SIZE,
-                 "HTTP address '%s' must be IPv4:port, or 'off'",
-                 c->http_addr);
+                 "HTTP address '%s' must be IPv4:port, or 'off'", c->http_addr);
         return -1;
     }
     if (c->heartbeat_ms >= c->election_ms) {
@@ -280,7 +286,9 @@ static int validate(const struct node_config *c, char err[QM_ERRMSG_SIZE])
     return 0;
 }
 
-int node_config_load(struct node_config *cfg, int argc, char **argv,
+int node_config_load(struct node_config *cfg,
+                     int argc,
+                     char **argv,
                      char err[QM_ERRMSG_SIZE])
 {
     struct option opts[NFLAGS + 4];
@@ -290,11 +298,11 @@ int node_config_load(struct node_config *cfg, int argc, char **argv,
         opts[i].flag = NULL;
         opts[i].val = (int)(1000 + i);
     }
-    opts[NFLAGS] = (struct option){"config", required_argument, NULL,
-                                   OPT_CONFIG};
+    opts[NFLAGS] =
+        (struct option){"config", required_argument, NULL, OPT_CONFIG};
     opts[NFLAGS + 1] = (struct option){"help", no_argument, NULL, 'h'};
-    opts[NFLAGS + 2] = (struct option){"version", no_argument, NULL,
-                                       OPT_VERSION};
+    opts[NFLAGS + 2] =
+        (struct option){"version", no_argument, NULL, OPT_VERSION};
     opts[NFLAGS + 3] = (struct option){NULL, 0, NULL, 0};
 
     defaults(cfg);

@@ -12,7 +12,8 @@
 #include "qm_err.h"
 #include "qm_limits.h"
 
-struct node_config {
+struct node_config
+{
     uint64_t id;
     char data_dir[PATH_MAX];
     char raft_addr[QM_ADDR_MAX + 1];
@@ -37,7 +38,9 @@ enum node_config_result {
 };
 
 /* Fill @cfg from defaults, the --config file and @argv. */
-int node_config_load(struct node_config *cfg, int argc, char **argv,
+int node_config_load(struct node_config *cfg,
+                     int argc,
+                     char **argv,
                      char err[QM_ERRMSG_SIZE]);
 
 void node_config_usage(FILE *out);

@@ -62,7 +62,9 @@ static int check_owner(const char *dir, uint64_t id, char err[QM_ERRMSG_SIZE])
     return QM_OK;
 }
 
-int node_data_open(struct node_data *d, const char *dir, uint64_t id,
+int node_data_open(struct node_data *d,
+                   const char *dir,
+                   uint64_t id,
                    char err[QM_ERRMSG_SIZE])
 {
     memset(d, 0, sizeof(*d));
@@ -100,8 +102,8 @@ int node_data_open(struct node_data *d, const char *dir, uint64_t id,
         node_data_close(d);
         return rv;
     }
-    d->raft_has_state = exists(d->raft_dir, "metadata1") ||
-                        exists(d->raft_dir, "metadata2");
+    d->raft_has_state =
+        exists(d->raft_dir, "metadata1") || exists(d->raft_dir, "metadata2");
     return QM_OK;
 }
 

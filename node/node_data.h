@@ -11,7 +11,8 @@
 
 #include "qm_err.h"
 
-struct node_data {
+struct node_data
+{
     int lock_fd;
     char raft_dir[PATH_MAX];
     char state_dir[PATH_MAX];
@@ -20,7 +21,9 @@ struct node_data {
 
 /* Create the folders, take the lock, check or write the owner id.
  * QM_OK, or QM_EIO/QM_EBUSY/QM_ECONFIG with the reason in @err. */
-int node_data_open(struct node_data *d, const char *dir, uint64_t id,
+int node_data_open(struct node_data *d,
+                   const char *dir,
+                   uint64_t id,
                    char err[QM_ERRMSG_SIZE]);
 void node_data_close(struct node_data *d);
 

@@ -10,10 +10,6 @@
 #include "qm_alloc.h"
 #include "qm_err.h"
 
-struct node_http {
-    nng_http_server *srv;
-};
-
 static const char *state_name(uint64_t s)
 {
     switch (s) {
@@ -28,7 +24,8 @@ static const char *state_name(uint64_t s)
     }
 }
 
-struct text {
+struct text
+{
     char buf[8192];
     size_t len;
 };
@@ -50,81 +47,61 @@ static void add(struct text *t, const char *fmt, ...)
     }
 }
 
-static void respond(nng_aio *aio, uint16_t status, const char *type,
-                    const struct text *t)
-{
-    nng_http_res *res;
-    if (nng_http_res_alloc(&res) != 0) {
-        nng_aio_finish(aio, NNG_ENOMEM);
-        return;
-    }
-    nng_http_res_set_status(res, status);
-    nng_http_res_set_header(res, "Content-Type", type);
-    nng_http_res_copy_data(res, t->buf, t->len);
-    nng_aio_set_output(aio, 0, res);
-    nng_aio_finish(aio, 0);
-}
+/* What a route writes; returns the HTTP status. Runs on an nng thread. */
+typedef uint16_t (*fill_fn)(struct node *n, struct text *t);
 
-static struct node *node_of(nng_aio *aio)
+struct route
 {
-    nng_http_handler *h = nng_aio_get_input(aio, 1);
-    return nng_http_handler_get_data(h);
-}
+    const char *path;
+    const char *type;
+    fill_fn fill;
+    struct node *n;
+};
 
-static void on_health(nng_aio *aio)
+static uint16_t fill_health(struct node *n, struct text *t)
 {
-    struct node *n = node_of(aio);
-    struct text *t = qm_calloc(1, sizeof(*t));
-    if (t == NULL) {
-        nng_aio_finish(aio, NNG_ENOMEM);
-        return;
-    }
     pthread_mutex_lock(&n->info_mu);
     bool ok = n->info.leader_id != 0;
     add(t, "%s node=%llu state=%s leader=%llu\n", ok ? "ok" : "no-leader",
         (unsigned long long)n->info.id, state_name(n->info.state),
         (unsigned long long)n->info.leader_id);
     pthread_mutex_unlock(&n->info_mu);
-    respond(aio, ok ? 200 : 503, "text/plain", t);
-    qm_free(t);
+    return ok ? 200 : 503;
 }
 
-static void counter(struct text *t, const char *name, const char *help,
+static void gauge(struct text *t,
+                  const char *name,
+                  const char *help,
+                  unsigned long long v)
+{
+    add(t, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name,
+        v);
+}
+
+static void counter(struct text *t,
+                    const char *name,
+                    const char *help,
                     atomic_ullong *v)
 {
-    add(t, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
-        name, (unsigned long long)atomic_load(v));
+    add(t, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+        (unsigned long long)atomic_load(v));
 }
 
-static void on_metrics(nng_aio *aio)
+static uint16_t fill_metrics(struct node *n, struct text *t)
 {
-    struct node *n = node_of(aio);
-    struct text *t = qm_calloc(1, sizeof(*t));
-    if (t == NULL) {
-        nng_aio_finish(aio, NNG_ENOMEM);
-        return;
-    }
     pthread_mutex_lock(&n->info_mu);
     struct tp_node_info *i = &n->info;
-    add(t, "# HELP qm_raft_term Current raft term.\n"
-           "# TYPE qm_raft_term gauge\nqm_raft_term %llu\n",
-        (unsigned long long)i->term);
-    add(t, "# HELP qm_raft_is_leader 1 when this node leads.\n"
-           "# TYPE qm_raft_is_leader gauge\nqm_raft_is_leader %d\n",
-        i->state == TP_STATE_LEADER);
-    add(t, "# HELP qm_raft_commit_index Highest committed log index.\n"
-           "# TYPE qm_raft_commit_index gauge\nqm_raft_commit_index %llu\n",
-        (unsigned long long)i->commit_index);
-    add(t, "# HELP qm_raft_applied_index Highest applied log index.\n"
-           "# TYPE qm_raft_applied_index gauge\nqm_raft_applied_index %llu\n",
-        (unsigned long long)i->applied_index);
-    add(t, "# HELP qm_raft_snapshot_index Index of the last snapshot.\n"
-           "# TYPE qm_raft_snapshot_index gauge\n"
-           "qm_raft_snapshot_index %llu\n",
-        (unsigned long long)i->snapshot_index);
-    add(t, "# HELP qm_members Members in this node's configuration.\n"
-           "# TYPE qm_members gauge\nqm_members %u\n",
-        i->nmembers);
+    gauge(t, "qm_raft_term", "Current raft term.", i->term);
+    gauge(t, "qm_raft_is_leader", "1 when this node leads.",
+          i->state == TP_STATE_LEADER);
+    gauge(t, "qm_raft_commit_index", "Highest committed log index.",
+          i->commit_index);
+    gauge(t, "qm_raft_applied_index", "Highest applied log index.",
+          i->applied_index);
+    gauge(t, "qm_raft_snapshot_index", "Index of the last snapshot.",
+          i->snapshot_index);
+    gauge(t, "qm_members", "Members in this node's configuration.",
+          i->nmembers);
     pthread_mutex_unlock(&n->info_mu);
     counter(t, "qm_requests_total", "Requests received.",
             &n->counters.requests);
@@ -137,18 +114,21 @@ static void on_metrics(nng_aio *aio)
             &n->counters.redirects);
     counter(t, "qm_unavailable_total", "UNAVAILABLE answers.",
             &n->counters.unavailable);
-    respond(aio, 200, "text/plain; version=0.0.4", t);
-    qm_free(t);
+    return 200;
 }
 
-static void on_status(nng_aio *aio)
+/* A JSON string; addresses are printable text, but may hold quotes. */
+static void json_str(struct text *t, const char *s)
 {
-    struct node *n = node_of(aio);
-    struct text *t = qm_calloc(1, sizeof(*t));
-    if (t == NULL) {
-        nng_aio_finish(aio, NNG_ENOMEM);
-        return;
+    add(t, "\"");
+    for (; *s; s++) {
+        add(t, (*s == '"' || *s == '\\') ? "\\%c" : "%c", *s);
     }
+    add(t, "\"");
+}
+
+static uint16_t fill_status(struct node *n, struct text *t)
+{
     pthread_mutex_lock(&n->info_mu);
     struct tp_node_info *i = &n->info;
     add(t,
@@ -161,39 +141,62 @@ static void on_status(nng_aio *aio)
         (unsigned long long)i->applied_index,
         (unsigned long long)i->snapshot_index);
     for (unsigned k = 0; k < i->nmembers; k++) {
-        /* Addresses were validated as printable text without quotes'
-         * special meaning... except '"' and '\\': escape those. */
-        add(t, "%s{\"id\": %llu, \"raft_addr\": \"%s\", \"api_addr\": \"",
-            k ? ", " : "", (unsigned long long)i->members[k].id,
-            i->members[k].raft_addr);
-        for (const char *p = i->members[k].api_url; *p; p++) {
-            add(t, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
-        }
-        add(t, "\"}");
+        add(t, "%s{\"id\": %llu, \"raft_addr\": ", k ? ", " : "",
+            (unsigned long long)i->members[k].id);
+        json_str(t, i->members[k].raft_addr);
+        add(t, ", \"api_addr\": ");
+        json_str(t, i->members[k].api_url);
+        add(t, "}");
     }
     add(t, "]}\n");
     pthread_mutex_unlock(&n->info_mu);
-    respond(aio, 200, "application/json", t);
-    qm_free(t);
+    return 200;
 }
 
-static int add_handler(nng_http_server *srv, const char *path,
-                       void (*cb)(nng_aio *), struct node *n)
+static void on_get(nng_aio *aio)
 {
-    nng_http_handler *h;
-    int rv = nng_http_handler_alloc(&h, path, cb);
+    nng_http_handler *h = nng_aio_get_input(aio, 1);
+    const struct route *r = nng_http_handler_get_data(h);
+    struct text *t = qm_calloc(1, sizeof(*t));
+    nng_http_res *res;
+    if (t == NULL || nng_http_res_alloc(&res) != 0) {
+        qm_free(t);
+        nng_aio_finish(aio, NNG_ENOMEM);
+        return;
+    }
+    uint16_t status = r->fill(r->n, t);
+    nng_http_res_set_status(res, status);
+    nng_http_res_set_header(res, "Content-Type", r->type);
+    nng_http_res_copy_data(res, t->buf, t->len);
+    qm_free(t);
+    nng_aio_set_output(aio, 0, res);
+    nng_aio_finish(aio, 0);
+}
+
+struct node_http
+{
+    nng_http_server *srv;
+    struct route routes[3];
+};
+
+static int add_route(struct node_http *h, struct route *r)
+{
+    nng_http_handler *hd;
+    int rv = nng_http_handler_alloc(&hd, r->path, on_get);
     if (rv != 0) {
         return rv;
     }
-    nng_http_handler_set_data(h, n, NULL);
-    rv = nng_http_server_add_handler(srv, h);
+    nng_http_handler_set_data(hd, r, NULL);
+    rv = nng_http_server_add_handler(h->srv, hd);
     if (rv != 0) {
-        nng_http_handler_free(h);
+        nng_http_handler_free(hd);
     }
     return rv;
 }
 
-int node_http_start(struct node_http **out, struct node *n, const char *addr,
+int node_http_start(struct node_http **out,
+                    struct node *n,
+                    const char *addr,
                     char err[QM_ERRMSG_SIZE])
 {
     char urlbuf[128];
@@ -210,12 +213,19 @@ int node_http_start(struct node_http **out, struct node *n, const char *addr,
         nng_url_free(url);
         return QM_ENOMEM;
     }
+    const struct route routes[] = {
+        {"/health", "text/plain", fill_health, n},
+        {"/metrics", "text/plain; version=0.0.4", fill_metrics, n},
+        {"/v1/status", "application/json", fill_status, n},
+    };
+    memcpy(h->routes, routes, sizeof(routes));
     rv = nng_http_server_hold(&h->srv, url);
     nng_url_free(url);
     if (rv == 0) {
-        if ((rv = add_handler(h->srv, "/health", on_health, n)) == 0 &&
-            (rv = add_handler(h->srv, "/metrics", on_metrics, n)) == 0 &&
-            (rv = add_handler(h->srv, "/v1/status", on_status, n)) == 0) {
+        for (size_t i = 0; i < 3 && rv == 0; i++) {
+            rv = add_route(h, &h->routes[i]);
+        }
+        if (rv == 0) {
             rv = nng_http_server_start(h->srv);
         }
         if (rv != 0) {
@@ -223,8 +233,7 @@ int node_http_start(struct node_http **out, struct node *n, const char *addr,
         }
     }
     if (rv != 0) {
-        snprintf(err, QM_ERRMSG_SIZE, "HTTP on %s: %s", addr,
-                 nng_strerror(rv));
+        snprintf(err, QM_ERRMSG_SIZE, "HTTP on %s: %s", addr, nng_strerror(rv));
         qm_free(h);
         return QM_EIO;
     }

@@ -8,7 +8,9 @@
 #include "node.h"
 
 /* Serve on @addr (IPv4:port). QM_OK or QM_EIO with a reason in @err. */
-int node_http_start(struct node_http **out, struct node *n, const char *addr,
+int node_http_start(struct node_http **out,
+                    struct node *n,
+                    const char *addr,
                     char err[QM_ERRMSG_SIZE]);
 void node_http_stop(struct node_http *h);
 

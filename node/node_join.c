@@ -11,7 +11,8 @@
 /* A join waits while the leader brings this node's log up to date. */
 #define JOIN_TIMEOUT_MS 8000
 
-struct node_join {
+struct node_join
+{
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -32,8 +33,8 @@ static void register_once(struct node_join *j, const char *urls)
         return;
     }
     struct qm_result res;
-    int rv = qm_member_add(c, j->self.id, j->self.raft_addr, j->self.api_url,
-                           &res);
+    int rv =
+        qm_member_add(c, j->self.id, j->self.raft_addr, j->self.api_url, &res);
     if (rv == QM_OK) {
         qm_log(QM_LOG_INFO, "NODE0021",
                "the cluster added node %llu (raft %s, API %s)",

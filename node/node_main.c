@@ -112,8 +112,8 @@ static void on_signal(uv_signal_t *h, int signum)
     struct node *n = h->data;
     const char *name = signum == SIGTERM ? "SIGTERM" : "SIGINT";
     if (n->stopping) {
-        qm_log(QM_LOG_NOTICE, "NODE0008",
-               "received %s: already shutting down", name);
+        qm_log(QM_LOG_NOTICE, "NODE0008", "received %s: already shutting down",
+               name);
         return;
     }
     qm_log(QM_LOG_INFO, "NODE0001", "received %s: shutting down", name);
@@ -199,8 +199,7 @@ static int start(struct node *n, char err[QM_ERRMSG_SIZE])
     snprintf(self.api_url, sizeof(self.api_url), "%s", n->cfg.api_addr);
     rv = node_join_start(&n->join, &self);
     if (rv != QM_OK) {
-        snprintf(err, QM_ERRMSG_SIZE, "registrar thread: %s",
-                 qm_strerror(rv));
+        snprintf(err, QM_ERRMSG_SIZE, "registrar thread: %s", qm_strerror(rv));
         return rv;
     }
     uv_timer_start(&n->timer, on_timer, 0, NODE_TICK_MS);

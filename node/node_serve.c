@@ -29,7 +29,8 @@ static int64_t wall_ms(void)
 /* ---- replies ---- */
 
 /* Any thread: answer with an already encoded result. @out is scratch. */
-static void reply_raw(struct node_req *r, struct qm_buf *out,
+static void reply_raw(struct node_req *r,
+                      struct qm_buf *out,
                       struct qm_span result)
 {
     qm_buf_reset(out);
@@ -41,8 +42,11 @@ static void reply_raw(struct node_req *r, struct qm_buf *out,
 }
 
 /* Loop: answer with a status, a message and optionally a body. */
-static void reply(struct node_req *r, int status, const char *message,
-                  const char *leader, const struct qm_schema *body_schema,
+static void reply(struct node_req *r,
+                  int status,
+                  const char *message,
+                  const char *leader,
+                  const struct qm_schema *body_schema,
                   const void *body)
 {
     struct node *n = r->n;
@@ -72,8 +76,7 @@ static void reply_not_leader(struct node_req *r)
                  "node %llu is not the leader and knows of none yet",
                  (unsigned long long)n->cfg.id);
     }
-    atomic_fetch_add_explicit(&n->counters.redirects, 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&n->counters.redirects, 1, memory_order_relaxed);
     reply(r, QM_NOT_LEADER, msg, url, NULL, NULL);
 }
 
@@ -172,8 +175,7 @@ static void serve_admin(struct node_req *r)
             cons_member_add(n->cons, &r->d.args.member, admin_done, r);
             break;
         case TP_OP_MEMBER_REMOVE:
-            cons_member_remove(n->cons, r->d.args.member_id.id, admin_done,
-                               r);
+            cons_member_remove(n->cons, r->d.args.member_id.id, admin_done, r);
             break;
         case TP_OP_MEMBER_TRANSFER:
             cons_member_transfer(n->cons, r->d.args.member_id.id, admin_done,
@@ -218,7 +220,9 @@ static void serve(struct node_req *r)
 
 /* ---- the handoff ---- */
 
-void node_serve_request(void *arg, struct tp_call *call, const void *data,
+void node_serve_request(void *arg,
+                        struct tp_call *call,
+                        const void *data,
                         size_t len)
 {
     struct node *n = arg;
@@ -226,8 +230,7 @@ void node_serve_request(void *arg, struct tp_call *call, const void *data,
     r->n = n;
     r->call = call;
     r->next = NULL;
-    atomic_fetch_add_explicit(&n->counters.requests, 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&n->counters.requests, 1, memory_order_relaxed);
     char err[QM_ERRMSG_SIZE];
     if (tp_request_decode(data, len, true, &r->d, err) != QM_OK) {
         /* Answer on this thread: the loop never sees bad input. */

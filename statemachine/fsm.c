@@ -55,8 +55,7 @@ uint64_t fsm__be64_get(const uint8_t *p)
     return v;
 }
 
-int fsm__meta_put_u64(struct fsm *f, MDB_txn *txn, const char *key,
-                      uint64_t v)
+int fsm__meta_put_u64(struct fsm *f, MDB_txn *txn, const char *key, uint64_t v)
 {
     uint8_t b[8];
     fsm__be64_put(b, v);
@@ -65,8 +64,7 @@ int fsm__meta_put_u64(struct fsm *f, MDB_txn *txn, const char *key,
     return fsm__err_from_mdb(mdb_put(txn, f->dbi[FSM_DB_META], &k, &d, 0));
 }
 
-int fsm__meta_get_u64(struct fsm *f, MDB_txn *txn, const char *key,
-                      uint64_t *v)
+int fsm__meta_get_u64(struct fsm *f, MDB_txn *txn, const char *key, uint64_t *v)
 {
     MDB_val k = {strlen(key), (void *)key};
     MDB_val d;
@@ -113,7 +111,8 @@ static int load_meta(struct fsm *f, MDB_txn *txn, char err[QM_ERRMSG_SIZE])
     return QM_OK;
 }
 
-int fsm_open(struct fsm **out, const struct fsm_config *cfg,
+int fsm_open(struct fsm **out,
+             const struct fsm_config *cfg,
              char err[QM_ERRMSG_SIZE])
 {
     struct fsm *f = qm_calloc(1, sizeof(*f));
@@ -124,8 +123,8 @@ int fsm_open(struct fsm **out, const struct fsm_config *cfg,
     f->sync = cfg->sync;
     f->session_ttl_ms =
         cfg->session_ttl_ms > 0 ? cfg->session_ttl_ms : QM_SESSION_TTL_MS;
-    f->max_sessions = cfg->max_sessions > 0 ? cfg->max_sessions
-                                            : QM_SESSIONS_MAX;
+    f->max_sessions =
+        cfg->max_sessions > 0 ? cfg->max_sessions : QM_SESSIONS_MAX;
     qm_buf_init(&f->resbuf);
 
     int rv;
@@ -347,8 +346,7 @@ void fsm__res_fail(struct fsm_res *res, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-int fsm__res_encode(const struct fsm_res *res, uint64_t index,
-                    struct qm_buf *b)
+int fsm__res_encode(const struct fsm_res *res, uint64_t index, struct qm_buf *b)
 {
     return tp_result_encode(b, res->status, res->message, NULL,
                             res->retry_after_ms, index, res->body_schema,

@@ -34,10 +34,11 @@ enum fsm_sync {
     FSM_SYNC_NONE,     /* no fsync; mdb_env_sync before every snapshot */
 };
 
-struct fsm_config {
-    const char *dir;       /* LMDB environment folder; created if missing */
-    size_t map_size;       /* bytes; 0 = 4 GiB */
-    int sync;              /* enum fsm_sync */
+struct fsm_config
+{
+    const char *dir;        /* LMDB environment folder; created if missing */
+    size_t map_size;        /* bytes; 0 = 4 GiB */
+    int sync;               /* enum fsm_sync */
     int64_t session_ttl_ms; /* 0 = QM_SESSION_TTL_MS */
     uint32_t max_sessions;  /* 0 = QM_SESSIONS_MAX */
 };
@@ -45,7 +46,8 @@ struct fsm_config {
 /* Open (creating if needed) the database in cfg->dir. On success *out is a
  * new state machine the caller frees with fsm_close(). Errors: QM_EIO,
  * QM_ECORRUPT, QM_ENOMEM, with a reason in @err. */
-int fsm_open(struct fsm **out, const struct fsm_config *cfg,
+int fsm_open(struct fsm **out,
+             const struct fsm_config *cfg,
              char err[QM_ERRMSG_SIZE]);
 
 /* Commit pending changes and close. Any snapshot view must be ended. */
@@ -62,14 +64,17 @@ int fsm_wipe(struct fsm *f);
  * entry may be followed by up to 7 zero bytes of padding (libraft 0.15's
  * TCP transport needs payloads padded to 8 bytes); fsm_apply ignores them,
  * and so does fsm_restore for snapshots. */
-int fsm_entry_encode(struct qm_buf *b, int64_t time_ms,
-                     const struct qm_span *cmds, uint32_t n);
+int fsm_entry_encode(struct qm_buf *b,
+                     int64_t time_ms,
+                     const struct qm_span *cmds,
+                     uint32_t n);
 
 /* Just the header of an entry of @n commands; the caller appends the @n
  * encoded commands right after it. */
 int fsm_entry_header(struct qm_buf *b, int64_t time_ms, uint32_t n);
 
-struct fsm_results {
+struct fsm_results
+{
     uint32_t n;                  /* one per command of the entry */
     const struct qm_span *items; /* encoded tp_result maps */
 };
@@ -81,7 +86,10 @@ struct fsm_results {
  * (or memory runs out), after which the process must stop: the group
  * transaction is rolled back, fsm_applied_index() is again that of the last
  * commit, and the log replays from there on restart. */
-int fsm_apply(struct fsm *f, uint64_t index, const void *entry, size_t len,
+int fsm_apply(struct fsm *f,
+              uint64_t index,
+              const void *entry,
+              size_t len,
               struct fsm_results *out);
 
 /* Commit the group write transaction, if one is open. QM_EIO on failure. */
@@ -99,7 +107,9 @@ int64_t fsm_next_deadline(struct fsm *f);
 /* Answer a TP_CLASS_READ operation from the current state into @b as an
  * encoded result. Token counts are shown as of max(cluster time, @now_ms).
  * QM_OK, or a local error (QM_ENOMEM, QM_EIO) when nothing was written. */
-int fsm_query(struct fsm *f, const struct tp_decoded *req, int64_t now_ms,
+int fsm_query(struct fsm *f,
+              const struct tp_decoded *req,
+              int64_t now_ms,
               struct qm_buf *b);
 
 /* The member record for raft id @id: QM_OK, QM_NOT_FOUND or QM_EIO. */

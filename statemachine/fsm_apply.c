@@ -23,8 +23,10 @@ int fsm_entry_header(struct qm_buf *b, int64_t time_ms, uint32_t n)
     return qm_buf_status(b);
 }
 
-int fsm_entry_encode(struct qm_buf *b, int64_t time_ms,
-                     const struct qm_span *cmds, uint32_t n)
+int fsm_entry_encode(struct qm_buf *b,
+                     int64_t time_ms,
+                     const struct qm_span *cmds,
+                     uint32_t n)
 {
     int rv = fsm_entry_header(b, time_ms, n);
     if (rv != QM_OK) {
@@ -76,17 +78,15 @@ static int apply_cmd(struct fsm_ctx *c, struct qm_span raw)
     int rv = tp_cmd_decode(raw, &d->cmd, &d->info, &d->args, err);
     if (rv != QM_OK) {
         fsm__res_fail(res, QM_INVALID, "%s", err);
-        return fsm__res_encode(res, c->index, &f->resbuf) == QM_OK
-                   ? QM_OK
-                   : QM_ENOMEM;
+        return fsm__res_encode(res, c->index, &f->resbuf) == QM_OK ? QM_OK
+                                                                   : QM_ENOMEM;
     }
     const struct fsm_op *op = fsm__op(d->cmd.op);
     if (op == NULL || op->apply == NULL) {
         fsm__res_fail(res, QM_INVALID, "operation %s is not a command",
                       d->info->name);
-        return fsm__res_encode(res, c->index, &f->resbuf) == QM_OK
-                   ? QM_OK
-                   : QM_ENOMEM;
+        return fsm__res_encode(res, c->index, &f->resbuf) == QM_OK ? QM_OK
+                                                                   : QM_ENOMEM;
     }
 
     bool sessioned = d->cmd.session != 0;
@@ -124,7 +124,10 @@ static int apply_cmd(struct fsm_ctx *c, struct qm_span raw)
     return fsm__session_store(c, d->cmd.session, d->cmd.seq, result);
 }
 
-int fsm_apply(struct fsm *f, uint64_t index, const void *entry, size_t len,
+int fsm_apply(struct fsm *f,
+              uint64_t index,
+              const void *entry,
+              size_t len,
               struct fsm_results *out)
 {
     out->n = 0;
@@ -201,7 +204,9 @@ int fsm_apply(struct fsm *f, uint64_t index, const void *entry, size_t len,
     return QM_OK;
 }
 
-int fsm_query(struct fsm *f, const struct tp_decoded *req, int64_t now_ms,
+int fsm_query(struct fsm *f,
+              const struct tp_decoded *req,
+              int64_t now_ms,
               struct qm_buf *b)
 {
     const struct fsm_op *op = fsm__op(req->cmd.op);

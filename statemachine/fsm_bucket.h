@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct fsm_bucket {
+struct fsm_bucket
+{
     int64_t capacity; /* milli-units, 1..QM_TOKENS_MAX */
     int64_t refill;   /* milli-units per second, 0..QM_REFILL_MAX */
     int64_t tokens;   /* 0..capacity */

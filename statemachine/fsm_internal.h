@@ -26,7 +26,8 @@ enum fsm_db {
 extern const char *const fsm_db_names[FSM_DB_COUNT];
 
 /* The result a command handler fills in; fsm_apply encodes it. */
-struct fsm_res {
+struct fsm_res
+{
     int status;
     char message[QM_MESSAGE_MAX + 1];
     int64_t retry_after_ms;
@@ -38,7 +39,8 @@ struct fsm_res {
     } body;
 };
 
-struct fsm {
+struct fsm
+{
     MDB_env *env;
     MDB_dbi dbi[FSM_DB_COUNT];
     MDB_txn *wtxn; /* the open group write transaction, or NULL */
@@ -60,7 +62,8 @@ struct fsm {
 };
 
 /* What a command handler sees. */
-struct fsm_ctx {
+struct fsm_ctx
+{
     struct fsm *f;
     MDB_txn *txn;
     int64_t now;    /* cluster time of the entry (or of the read) */
@@ -71,10 +74,12 @@ struct fsm_ctx {
  * before its first write, so a refused command changes nothing. Returns
  * QM_OK (the outcome, refusals included, is in @res) or QM_EIO when LMDB
  * failed. */
-typedef int (*fsm_handler_fn)(struct fsm_ctx *c, const union tp_args *a,
+typedef int (*fsm_handler_fn)(struct fsm_ctx *c,
+                              const union tp_args *a,
                               struct fsm_res *res);
 
-struct fsm_op {
+struct fsm_op
+{
     fsm_handler_fn apply; /* TP_CLASS_WRITE / TP_CLASS_INTERNAL */
     fsm_handler_fn query; /* TP_CLASS_READ */
 };
@@ -86,7 +91,8 @@ const struct fsm_op *fsm__op(uint64_t op);
 void fsm__res_reset(struct fsm_res *res);
 void fsm__res_fail(struct fsm_res *res, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int fsm__res_encode(const struct fsm_res *res, uint64_t index,
+int fsm__res_encode(const struct fsm_res *res,
+                    uint64_t index,
                     struct qm_buf *b);
 
 /* Transactions: the group write transaction (opened on demand) and reads
@@ -100,9 +106,10 @@ int fsm__read_begin(struct fsm *f, MDB_txn **txn);
 void fsm__read_end(struct fsm *f, MDB_txn *txn);
 
 /* Meta records. */
-int fsm__meta_put_u64(struct fsm *f, MDB_txn *txn, const char *key,
-                      uint64_t v);
-int fsm__meta_get_u64(struct fsm *f, MDB_txn *txn, const char *key,
+int fsm__meta_put_u64(struct fsm *f, MDB_txn *txn, const char *key, uint64_t v);
+int fsm__meta_get_u64(struct fsm *f,
+                      MDB_txn *txn,
+                      const char *key,
                       uint64_t *v);
 
 /* Translate an LMDB code into our error space (QM_OK for MDB_SUCCESS). */
@@ -118,27 +125,39 @@ enum fsm_sess_check {
     FSM_SESS_REPLAY,    /* seen: *stored is the result to send again */
     FSM_SESS_STALE,     /* older than the last sequence: refuse */
 };
-int fsm__session_check(struct fsm_ctx *c, uint64_t session, uint64_t seq,
-                       int *verdict, struct qm_span *stored);
-int fsm__session_store(struct fsm_ctx *c, uint64_t session, uint64_t seq,
+int fsm__session_check(struct fsm_ctx *c,
+                       uint64_t session,
+                       uint64_t seq,
+                       int *verdict,
+                       struct qm_span *stored);
+int fsm__session_store(struct fsm_ctx *c,
+                       uint64_t session,
+                       uint64_t seq,
                        struct qm_span result);
 int fsm__session_expire(struct fsm_ctx *c);
 int64_t fsm__session_next_expiry(struct fsm *f, MDB_txn *txn);
 
 /* Handlers, by family. */
-int fsm__pool_create(struct fsm_ctx *c, const union tp_args *a,
+int fsm__pool_create(struct fsm_ctx *c,
+                     const union tp_args *a,
                      struct fsm_res *res);
-int fsm__pool_delete(struct fsm_ctx *c, const union tp_args *a,
+int fsm__pool_delete(struct fsm_ctx *c,
+                     const union tp_args *a,
                      struct fsm_res *res);
-int fsm__pool_acquire(struct fsm_ctx *c, const union tp_args *a,
+int fsm__pool_acquire(struct fsm_ctx *c,
+                      const union tp_args *a,
                       struct fsm_res *res);
-int fsm__pool_get(struct fsm_ctx *c, const union tp_args *a,
+int fsm__pool_get(struct fsm_ctx *c,
+                  const union tp_args *a,
                   struct fsm_res *res);
-int fsm__pool_list(struct fsm_ctx *c, const union tp_args *a,
+int fsm__pool_list(struct fsm_ctx *c,
+                   const union tp_args *a,
                    struct fsm_res *res);
-int fsm__member_set(struct fsm_ctx *c, const union tp_args *a,
+int fsm__member_set(struct fsm_ctx *c,
+                    const union tp_args *a,
                     struct fsm_res *res);
-int fsm__member_del(struct fsm_ctx *c, const union tp_args *a,
+int fsm__member_del(struct fsm_ctx *c,
+                    const union tp_args *a,
                     struct fsm_res *res);
 int fsm__tick(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res);
 

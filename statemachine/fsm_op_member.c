@@ -7,7 +7,8 @@
 #include "fsm_internal.h"
 #include "qm_err.h"
 
-int fsm__member_set(struct fsm_ctx *c, const union tp_args *a,
+int fsm__member_set(struct fsm_ctx *c,
+                    const union tp_args *a,
                     struct fsm_res *res)
 {
     (void)res;
@@ -27,7 +28,8 @@ int fsm__member_set(struct fsm_ctx *c, const union tp_args *a,
         mdb_put(c->txn, c->f->dbi[FSM_DB_MEMBERS], &k, &v, 0));
 }
 
-int fsm__member_del(struct fsm_ctx *c, const union tp_args *a,
+int fsm__member_del(struct fsm_ctx *c,
+                    const union tp_args *a,
                     struct fsm_res *res)
 {
     uint8_t kb[8];

@@ -8,7 +8,8 @@
 #include "qm_err.h"
 
 /* The LMDB record of a pool; the key is its name. */
-struct pool_rec {
+struct pool_rec
+{
     int64_t capacity;
     int64_t refill;
     int64_t price;
@@ -46,7 +47,8 @@ static int pool_load(struct fsm_ctx *c, const char *name, struct pool_rec *p)
     return QM_OK;
 }
 
-static int pool_store(struct fsm_ctx *c, const char *name,
+static int pool_store(struct fsm_ctx *c,
+                      const char *name,
                       const struct pool_rec *p)
 {
     uint8_t mem[256];
@@ -70,7 +72,9 @@ static void bucket_of(const struct pool_rec *p, struct fsm_bucket *b)
     b->last_ms = p->last_ms;
 }
 
-static void info_of(const char *name, const struct pool_rec *p, int64_t now,
+static void info_of(const char *name,
+                    const struct pool_rec *p,
+                    int64_t now,
                     struct tp_pool_info *out)
 {
     struct fsm_bucket b;
@@ -97,7 +101,8 @@ static int lookup_failed(struct fsm_res *res, int rv, const char *name)
     return rv;
 }
 
-int fsm__pool_create(struct fsm_ctx *c, const union tp_args *a,
+int fsm__pool_create(struct fsm_ctx *c,
+                     const union tp_args *a,
                      struct fsm_res *res)
 {
     const struct tp_pool_create *pc = &a->pool_create;
@@ -132,7 +137,8 @@ int fsm__pool_create(struct fsm_ctx *c, const union tp_args *a,
     return pool_store(c, pc->name, &p);
 }
 
-int fsm__pool_delete(struct fsm_ctx *c, const union tp_args *a,
+int fsm__pool_delete(struct fsm_ctx *c,
+                     const union tp_args *a,
                      struct fsm_res *res)
 {
     const char *name = a->pool_name.name;
@@ -145,7 +151,8 @@ int fsm__pool_delete(struct fsm_ctx *c, const union tp_args *a,
     return fsm__err_from_mdb(rc);
 }
 
-int fsm__pool_acquire(struct fsm_ctx *c, const union tp_args *a,
+int fsm__pool_acquire(struct fsm_ctx *c,
+                      const union tp_args *a,
                       struct fsm_res *res)
 {
     const struct tp_acquire *aq = &a->acquire;
@@ -198,7 +205,8 @@ int fsm__pool_acquire(struct fsm_ctx *c, const union tp_args *a,
     return QM_OK;
 }
 
-int fsm__pool_get(struct fsm_ctx *c, const union tp_args *a,
+int fsm__pool_get(struct fsm_ctx *c,
+                  const union tp_args *a,
                   struct fsm_res *res)
 {
     const char *name = a->pool_name.name;
@@ -212,7 +220,8 @@ int fsm__pool_get(struct fsm_ctx *c, const union tp_args *a,
     return QM_OK;
 }
 
-int fsm__pool_list(struct fsm_ctx *c, const union tp_args *a,
+int fsm__pool_list(struct fsm_ctx *c,
+                   const union tp_args *a,
                    struct fsm_res *res)
 {
     const struct tp_list_args *la = &a->list;
@@ -245,9 +254,8 @@ int fsm__pool_list(struct fsm_ctx *c, const union tp_args *a,
         char name[QM_NAME_MAX + 1];
         struct pool_rec p;
         char err[QM_ERRMSG_SIZE];
-        if (k.mv_size > QM_NAME_MAX ||
-            qm_decode(&pool_rec_schema, v.mv_data, v.mv_size, &p, err) !=
-                QM_OK) {
+        if (k.mv_size > QM_NAME_MAX || qm_decode(&pool_rec_schema, v.mv_data,
+                                                 v.mv_size, &p, err) != QM_OK) {
             rv = QM_ECORRUPT;
             break;
         }

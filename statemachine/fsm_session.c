@@ -16,8 +16,11 @@ static void exp_key(uint8_t k[16], int64_t last_ms, uint64_t session)
     fsm__be64_put(k + 8, session);
 }
 
-int fsm__session_check(struct fsm_ctx *c, uint64_t session, uint64_t seq,
-                       int *verdict, struct qm_span *stored)
+int fsm__session_check(struct fsm_ctx *c,
+                       uint64_t session,
+                       uint64_t seq,
+                       int *verdict,
+                       struct qm_span *stored)
 {
     uint8_t kb[8];
     fsm__be64_put(kb, session);
@@ -79,7 +82,9 @@ static int evict_oldest(struct fsm_ctx *c)
     return del_session(c, fsm__be64_get(p + 8), (int64_t)fsm__be64_get(p));
 }
 
-int fsm__session_store(struct fsm_ctx *c, uint64_t session, uint64_t seq,
+int fsm__session_store(struct fsm_ctx *c,
+                       uint64_t session,
+                       uint64_t seq,
                        struct qm_span result)
 {
     struct fsm *f = c->f;

@@ -20,7 +20,8 @@
 #define END_TAG 0xFF
 #define MAX_KEY 511
 
-struct fsm_snap {
+struct fsm_snap
+{
     struct fsm *f;
     MDB_txn *txn;
     uint64_t applied;
@@ -122,7 +123,10 @@ void fsm_snapshot_end(struct fsm_snap *s)
 
 /* Walk the records, checking every bound; with @txn set, also write them.
  * On success *end is the offset just past the end tag. */
-static int walk(struct fsm *f, MDB_txn *txn, const uint8_t *p, size_t len,
+static int walk(struct fsm *f,
+                MDB_txn *txn,
+                const uint8_t *p,
+                size_t len,
                 size_t *end)
 {
     size_t off = HDR_LEN;
@@ -140,8 +144,7 @@ static int walk(struct fsm *f, MDB_txn *txn, const uint8_t *p, size_t len,
         uint32_t kl = get_be32(p + off + 1);
         uint32_t vl = get_be32(p + off + 5);
         off += 9;
-        if (kl == 0 || kl > MAX_KEY || kl > len - off ||
-            vl > len - off - kl) {
+        if (kl == 0 || kl > MAX_KEY || kl > len - off || vl > len - off - kl) {
             return QM_ECORRUPT;
         }
         if (txn != NULL) {
@@ -149,8 +152,7 @@ static int walk(struct fsm *f, MDB_txn *txn, const uint8_t *p, size_t len,
             MDB_val v = {vl, (void *)(p + off + kl)};
             int rc = mdb_put(txn, f->dbi[db], &k, &v, MDB_APPEND);
             if (rc != MDB_SUCCESS) {
-                return rc == MDB_KEYEXIST ? QM_ECORRUPT
-                                          : fsm__err_from_mdb(rc);
+                return rc == MDB_KEYEXIST ? QM_ECORRUPT : fsm__err_from_mdb(rc);
             }
         }
         off += kl + vl;

@@ -14,7 +14,8 @@
 
 enum xchg_state { X_IDLE = 0, X_SEND, X_RECV, X_SLEEP };
 
-struct tp_xchg {
+struct tp_xchg
+{
     nng_aio *aio;
     nng_ctx ctx;
     bool has_ctx;
@@ -26,7 +27,8 @@ struct tp_xchg {
     void *arg;
 };
 
-struct tp_conn {
+struct tp_conn
+{
     nng_socket sock;
     char url[QM_URL_MAX + 1];
     pthread_mutex_t mu;
@@ -81,7 +83,8 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
     pthread_mutex_unlock(&c->mu);
 }
 
-int tp_conn_open(struct tp_conn **out, const char *url,
+int tp_conn_open(struct tp_conn **out,
+                 const char *url,
                  char err[QM_ERRMSG_SIZE])
 {
     if (strlen(url) > QM_URL_MAX) {
@@ -118,7 +121,7 @@ int tp_conn_open(struct tp_conn **out, const char *url,
         pthread_mutex_destroy(&c->mu);
         qm_free(c);
         return tp_err_from_nng(rv) == QM_ECONN ? QM_ECONFIG
-                                                : tp_err_from_nng(rv);
+                                               : tp_err_from_nng(rv);
     }
     *out = c;
     return QM_OK;
@@ -250,8 +253,11 @@ void tp_xchg_free(struct tp_xchg *x)
     qm_free(x);
 }
 
-void tp_xchg_start(struct tp_xchg *x, struct tp_conn *conn, const void *req,
-                   size_t len, int64_t timeout_ms)
+void tp_xchg_start(struct tp_xchg *x,
+                   struct tp_conn *conn,
+                   const void *req,
+                   size_t len,
+                   int64_t timeout_ms)
 {
     nng_msg *m;
     int rv = nng_msg_alloc(&m, 0);

@@ -23,7 +23,8 @@ struct tp_xchg;
 
 /* Open a socket that dials @url (copied). QM_OK, QM_ECONFIG (bad URL),
  * QM_ENOMEM, QM_EIO, with a reason in @err. */
-int tp_conn_open(struct tp_conn **out, const char *url,
+int tp_conn_open(struct tp_conn **out,
+                 const char *url,
                  char err[QM_ERRMSG_SIZE]);
 void tp_conn_close(struct tp_conn *c);
 const char *tp_conn_url(const struct tp_conn *c);
@@ -33,7 +34,9 @@ bool tp_conn_up(struct tp_conn *c);
 /* Completion: QM_OK with the reply (valid during the callback only),
  * QM_ETIMEDOUT, QM_ECONN (peer unreachable or gone), QM_ESHUTDOWN (the
  * exchange was freed) or QM_ENOMEM. After tp_xchg_sleep: QM_OK, no data. */
-typedef void (*tp_xchg_cb)(void *arg, int status, const void *reply,
+typedef void (*tp_xchg_cb)(void *arg,
+                           int status,
+                           const void *reply,
                            size_t len);
 
 int tp_xchg_new(struct tp_xchg **out, tp_xchg_cb cb, void *arg);
@@ -43,8 +46,11 @@ void tp_xchg_free(struct tp_xchg *x);
 
 /* Send @len bytes (copied) on @conn and wait up to @timeout_ms in all for
  * the reply. When @conn is down the wait is cut to the connect grace. */
-void tp_xchg_start(struct tp_xchg *x, struct tp_conn *conn, const void *req,
-                   size_t len, int64_t timeout_ms);
+void tp_xchg_start(struct tp_xchg *x,
+                   struct tp_conn *conn,
+                   const void *req,
+                   size_t len,
+                   int64_t timeout_ms);
 
 /* Call back with QM_OK after @ms milliseconds (back-off between tries). */
 void tp_xchg_sleep(struct tp_xchg *x, int64_t ms);

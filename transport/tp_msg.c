@@ -130,7 +130,8 @@ static const struct qm_field acquire_result_fields[] = {
     QM_I64(struct tp_acquire_result, 1, tokens, 0, 0, QM_TOKENS_MAX),
     QM_I64(struct tp_acquire_result, 2, retry_after_ms, 0, 0, INT64_MAX),
 };
-QM_SCHEMA(tp_acquire_result_schema, struct tp_acquire_result,
+QM_SCHEMA(tp_acquire_result_schema,
+          struct tp_acquire_result,
           acquire_result_fields);
 
 /* ---- operations ---- */
@@ -152,8 +153,10 @@ const struct tp_op_info *tp_op_info(uint64_t op)
     return NULL;
 }
 
-int tp_cmd_decode(struct qm_span raw, struct tp_cmd *cmd,
-                  const struct tp_op_info **info, union tp_args *args,
+int tp_cmd_decode(struct qm_span raw,
+                  struct tp_cmd *cmd,
+                  const struct tp_op_info **info,
+                  union tp_args *args,
                   char err[QM_ERRMSG_SIZE])
 {
     if (qm_decode(&tp_cmd_schema, raw.p, raw.n, cmd, err) != QM_OK) {
@@ -179,8 +182,11 @@ int tp_cmd_decode(struct qm_span raw, struct tp_cmd *cmd,
     return QM_OK;
 }
 
-int tp_request_decode(const void *p, size_t n, bool from_client,
-                      struct tp_decoded *out, char err[QM_ERRMSG_SIZE])
+int tp_request_decode(const void *p,
+                      size_t n,
+                      bool from_client,
+                      struct tp_decoded *out,
+                      char err[QM_ERRMSG_SIZE])
 {
     if (n > QM_MSG_MAX) {
         snprintf(err, QM_ERRMSG_SIZE, "request larger than %u bytes",
@@ -196,8 +202,8 @@ int tp_request_decode(const void *p, size_t n, bool from_client,
                  (unsigned long long)out->req.version, QM_PROTO_VERSION);
         return QM_INVALID;
     }
-    int rv = tp_cmd_decode(out->req.cmd, &out->cmd, &out->info, &out->args,
-                           err);
+    int rv =
+        tp_cmd_decode(out->req.cmd, &out->cmd, &out->info, &out->args, err);
     if (rv != QM_OK) {
         return rv;
     }
@@ -216,15 +222,21 @@ int tp_request_decode(const void *p, size_t n, bool from_client,
     return QM_OK;
 }
 
-int tp_cmd_encode(struct qm_buf *b, uint32_t op, uint64_t session,
-                  uint64_t seq, struct qm_span args)
+int tp_cmd_encode(struct qm_buf *b,
+                  uint32_t op,
+                  uint64_t session,
+                  uint64_t seq,
+                  struct qm_span args)
 {
     struct tp_cmd c = {op, session, seq, args};
     return qm_encode(&tp_cmd_schema, &c, b);
 }
 
-int tp_request_encode(struct qm_buf *b, uint64_t id, const char *cred,
-                      uint64_t flags, struct qm_span cmd)
+int tp_request_encode(struct qm_buf *b,
+                      uint64_t id,
+                      const char *cred,
+                      uint64_t flags,
+                      struct qm_span cmd)
 {
     struct tp_request r;
     memset(&r, 0, sizeof(r));
@@ -244,9 +256,13 @@ int tp_reply_encode(struct qm_buf *b, uint64_t id, struct qm_span result)
     return qm_encode(&tp_reply_schema, &r, b);
 }
 
-int tp_result_encode(struct qm_buf *b, int status, const char *message,
-                     const char *leader, int64_t retry_after_ms,
-                     uint64_t index, const struct qm_schema *body_schema,
+int tp_result_encode(struct qm_buf *b,
+                     int status,
+                     const char *message,
+                     const char *leader,
+                     int64_t retry_after_ms,
+                     uint64_t index,
+                     const struct qm_schema *body_schema,
                      const void *body)
 {
     /* Written by hand rather than through a struct tp_result so that the

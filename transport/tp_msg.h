@@ -28,7 +28,8 @@ enum tp_req_flag {
     TP_RF_STALE = 1u << 0, /* serve a read from the addressed node's state */
 };
 
-struct tp_request {
+struct tp_request
+{
     uint64_t version;
     uint64_t id;
     char cred[QM_CRED_MAX + 1];
@@ -36,20 +37,23 @@ struct tp_request {
     struct qm_span cmd;
 };
 
-struct tp_cmd {
+struct tp_cmd
+{
     uint64_t op;
     uint64_t session;
     uint64_t seq;
     struct qm_span args;
 };
 
-struct tp_reply {
+struct tp_reply
+{
     uint64_t version;
     uint64_t id;
     struct qm_span result;
 };
 
-struct tp_result {
+struct tp_result
+{
     uint64_t status;
     char message[QM_MESSAGE_MAX + 1];
     char leader[QM_URL_MAX + 1];
@@ -65,11 +69,13 @@ extern const struct qm_schema tp_result_schema;
 
 /* ---- argument and body messages ---- */
 
-struct tp_empty {
+struct tp_empty
+{
     uint64_t unused;
 };
 
-struct tp_member {
+struct tp_member
+{
     uint64_t id;
     char raft_addr[QM_ADDR_MAX + 1];
     char api_url[QM_URL_MAX + 1];
@@ -78,11 +84,13 @@ struct tp_member {
 
 enum tp_role { TP_ROLE_VOTER = 1, TP_ROLE_STANDBY, TP_ROLE_SPARE };
 
-struct tp_member_id {
+struct tp_member_id
+{
     uint64_t id;
 };
 
-struct tp_node_info {
+struct tp_node_info
+{
     uint64_t id;
     uint64_t state; /* enum tp_state */
     uint64_t term;
@@ -106,24 +114,28 @@ enum tp_state {
     TP_STATE_LEADER,
 };
 
-struct tp_digest {
+struct tp_digest
+{
     uint64_t id;
     uint64_t applied_index;
     char digest[33]; /* 128 bits in hex */
 };
 
-struct tp_pool_create {
+struct tp_pool_create
+{
     char name[QM_NAME_MAX + 1];
     int64_t capacity; /* milli-units */
     int64_t refill;   /* milli-units per second */
     int64_t price;    /* nano-dollars per unit */
 };
 
-struct tp_pool_name {
+struct tp_pool_name
+{
     char name[QM_NAME_MAX + 1];
 };
 
-struct tp_pool_info {
+struct tp_pool_info
+{
     char name[QM_NAME_MAX + 1];
     int64_t capacity;
     int64_t refill;
@@ -133,23 +145,27 @@ struct tp_pool_info {
     int64_t created_ms;
 };
 
-struct tp_list_args {
+struct tp_list_args
+{
     char after[QM_NAME_MAX + 1]; /* start after this name ("" = first) */
     uint64_t limit;              /* 0 = QM_PAGE_MAX */
 };
 
-struct tp_pool_page {
+struct tp_pool_page
+{
     uint32_t npools;
     struct tp_pool_info pools[QM_PAGE_MAX];
     bool more;
 };
 
-struct tp_acquire {
+struct tp_acquire
+{
     char pool[QM_NAME_MAX + 1];
     int64_t amount; /* milli-units */
 };
 
-struct tp_acquire_result {
+struct tp_acquire_result
+{
     bool granted;
     int64_t tokens;         /* left in the pool after the call */
     int64_t retry_after_ms; /* when denied: time until @amount is there */
@@ -180,26 +196,22 @@ enum tp_class {
 };
 
 /* X(name, code, class, args schema, body schema) */
-#define TP_OPS(X)                                                            \
-    X(NODE_INFO, 1, TP_CLASS_LOCAL, tp_empty_schema, tp_node_info_schema)    \
-    X(DIGEST, 2, TP_CLASS_LOCAL, tp_empty_schema, tp_digest_schema)          \
-    X(MEMBER_ADD, 3, TP_CLASS_ADMIN, tp_member_schema, tp_empty_schema)      \
-    X(MEMBER_REMOVE, 4, TP_CLASS_ADMIN, tp_member_id_schema,                 \
-      tp_empty_schema)                                                       \
-    X(MEMBER_TRANSFER, 5, TP_CLASS_ADMIN, tp_member_id_schema,               \
-      tp_empty_schema)                                                       \
-    X(POOL_CREATE, 16, TP_CLASS_WRITE, tp_pool_create_schema,                \
-      tp_empty_schema)                                                       \
-    X(POOL_GET, 17, TP_CLASS_READ, tp_pool_name_schema, tp_pool_info_schema) \
-    X(POOL_LIST, 18, TP_CLASS_READ, tp_list_args_schema,                     \
-      tp_pool_page_schema)                                                   \
-    X(POOL_DELETE, 19, TP_CLASS_WRITE, tp_pool_name_schema, tp_empty_schema) \
-    X(ACQUIRE, 20, TP_CLASS_WRITE, tp_acquire_schema,                        \
-      tp_acquire_result_schema)                                              \
-    X(TICK, 64, TP_CLASS_INTERNAL, tp_empty_schema, tp_empty_schema)         \
-    X(MEMBER_SET, 65, TP_CLASS_INTERNAL, tp_member_schema, tp_empty_schema)  \
-    X(MEMBER_DEL, 66, TP_CLASS_INTERNAL, tp_member_id_schema,                \
-      tp_empty_schema)
+#define TP_OPS(X)                                                              \
+    X(NODE_INFO, 1, TP_CLASS_LOCAL, tp_empty_schema, tp_node_info_schema)      \
+    X(DIGEST, 2, TP_CLASS_LOCAL, tp_empty_schema, tp_digest_schema)            \
+    X(MEMBER_ADD, 3, TP_CLASS_ADMIN, tp_member_schema, tp_empty_schema)        \
+    X(MEMBER_REMOVE, 4, TP_CLASS_ADMIN, tp_member_id_schema, tp_empty_schema)  \
+    X(MEMBER_TRANSFER, 5, TP_CLASS_ADMIN, tp_member_id_schema,                 \
+      tp_empty_schema)                                                         \
+    X(POOL_CREATE, 16, TP_CLASS_WRITE, tp_pool_create_schema, tp_empty_schema) \
+    X(POOL_GET, 17, TP_CLASS_READ, tp_pool_name_schema, tp_pool_info_schema)   \
+    X(POOL_LIST, 18, TP_CLASS_READ, tp_list_args_schema, tp_pool_page_schema)  \
+    X(POOL_DELETE, 19, TP_CLASS_WRITE, tp_pool_name_schema, tp_empty_schema)   \
+    X(ACQUIRE, 20, TP_CLASS_WRITE, tp_acquire_schema,                          \
+      tp_acquire_result_schema)                                                \
+    X(TICK, 64, TP_CLASS_INTERNAL, tp_empty_schema, tp_empty_schema)           \
+    X(MEMBER_SET, 65, TP_CLASS_INTERNAL, tp_member_schema, tp_empty_schema)    \
+    X(MEMBER_DEL, 66, TP_CLASS_INTERNAL, tp_member_id_schema, tp_empty_schema)
 
 enum tp_op {
 #define TP__OP_ENUM(name, code, cls, args, body) TP_OP_##name = code,
@@ -210,7 +222,8 @@ enum tp_op {
 /* Highest op code; op codes index tables of this size + 1. */
 #define TP_OP_MAX 127
 
-struct tp_op_info {
+struct tp_op_info
+{
     uint32_t op;
     const char *name; /* "POOL_CREATE" */
     uint8_t cls;
@@ -234,7 +247,8 @@ union tp_args {
 };
 
 /* A request decoded down to its typed arguments. Spans borrow the input. */
-struct tp_decoded {
+struct tp_decoded
+{
     struct tp_request req;
     struct tp_cmd cmd;
     const struct tp_op_info *info;
@@ -245,26 +259,41 @@ struct tp_decoded {
  * QM_OK, QM_INVALID with a reason in @err (anything malformed, an unknown or
  * internal op when @from_client), or QM_EPROTO... never: every failure of
  * the input is QM_INVALID. */
-int tp_request_decode(const void *p, size_t n, bool from_client,
-                      struct tp_decoded *out, char err[QM_ERRMSG_SIZE]);
+int tp_request_decode(const void *p,
+                      size_t n,
+                      bool from_client,
+                      struct tp_decoded *out,
+                      char err[QM_ERRMSG_SIZE]);
 
 /* Decode one command (as stored in the log) down to its arguments. */
-int tp_cmd_decode(struct qm_span raw, struct tp_cmd *cmd,
-                  const struct tp_op_info **info, union tp_args *args,
+int tp_cmd_decode(struct qm_span raw,
+                  struct tp_cmd *cmd,
+                  const struct tp_op_info **info,
+                  union tp_args *args,
                   char err[QM_ERRMSG_SIZE]);
 
 /* Encoders for the envelopes. @args/@body are already encoded maps (or
  * empty spans). */
-int tp_cmd_encode(struct qm_buf *b, uint32_t op, uint64_t session,
-                  uint64_t seq, struct qm_span args);
-int tp_request_encode(struct qm_buf *b, uint64_t id, const char *cred,
-                      uint64_t flags, struct qm_span cmd);
+int tp_cmd_encode(struct qm_buf *b,
+                  uint32_t op,
+                  uint64_t session,
+                  uint64_t seq,
+                  struct qm_span args);
+int tp_request_encode(struct qm_buf *b,
+                      uint64_t id,
+                      const char *cred,
+                      uint64_t flags,
+                      struct qm_span cmd);
 int tp_reply_encode(struct qm_buf *b, uint64_t id, struct qm_span result);
 
 /* Encode a result map. @body_schema/@body may be NULL for no body. */
-int tp_result_encode(struct qm_buf *b, int status, const char *message,
-                     const char *leader, int64_t retry_after_ms,
-                     uint64_t index, const struct qm_schema *body_schema,
+int tp_result_encode(struct qm_buf *b,
+                     int status,
+                     const char *message,
+                     const char *leader,
+                     int64_t retry_after_ms,
+                     uint64_t index,
+                     const struct qm_schema *body_schema,
                      const void *body);
 
 #endif

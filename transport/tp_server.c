@@ -14,7 +14,8 @@
 
 enum call_state { CALL_RECV = 1, CALL_OWNER, CALL_SEND };
 
-struct tp_call {
+struct tp_call
+{
     struct tp_server *srv;
     nng_ctx ctx;
     nng_aio *aio;
@@ -24,7 +25,8 @@ struct tp_call {
     _Alignas(16) unsigned char user[];
 };
 
-struct tp_server {
+struct tp_server
+{
     nng_socket sock;
     tp_server_cb cb;
     void *arg;
@@ -100,8 +102,12 @@ void *tp_call_user(struct tp_call *c)
     return c->user;
 }
 
-int tp_server_start(struct tp_server **out, const char *url, unsigned ncalls,
-                    size_t user_size, tp_server_cb cb, void *arg,
+int tp_server_start(struct tp_server **out,
+                    const char *url,
+                    unsigned ncalls,
+                    size_t user_size,
+                    tp_server_cb cb,
+                    void *arg,
                     char err[QM_ERRMSG_SIZE])
 {
     struct tp_server *s = qm_calloc(1, sizeof(*s));

@@ -22,13 +22,19 @@ struct tp_server;
 struct tp_call;
 
 /* A request arrived; @data/@len stay valid until tp_call_reply(). */
-typedef void (*tp_server_cb)(void *arg, struct tp_call *call,
-                             const void *data, size_t len);
+typedef void (*tp_server_cb)(void *arg,
+                             struct tp_call *call,
+                             const void *data,
+                             size_t len);
 
 /* Listen on @url (tcp://ip:port, ipc:///path) with @ncalls contexts.
  * QM_OK and *out; QM_EIO/QM_ECONFIG/QM_ENOMEM with a reason in @err. */
-int tp_server_start(struct tp_server **out, const char *url, unsigned ncalls,
-                    size_t user_size, tp_server_cb cb, void *arg,
+int tp_server_start(struct tp_server **out,
+                    const char *url,
+                    unsigned ncalls,
+                    size_t user_size,
+                    tp_server_cb cb,
+                    void *arg,
                     char err[QM_ERRMSG_SIZE]);
 
 /* Send @len bytes as the reply and make the call available again. After

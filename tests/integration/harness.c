@@ -53,8 +53,7 @@ static void kill_all(struct h_cluster *c)
     }
 }
 
-void h_fail(const char *file, int line, const char *expr, const char *fmt,
-            ...)
+void h_fail(const char *file, int line, const char *expr, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -129,8 +128,7 @@ void h_cluster_init(struct h_cluster *c, const char *name, int n)
     }
     c->n = n;
     pick_ip(c);
-    snprintf(c->base, sizeof(c->base), "/tmp/qm-it-%d-%s", (int)getpid(),
-             name);
+    snprintf(c->base, sizeof(c->base), "/tmp/qm-it-%d-%s", (int)getpid(), name);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", c->base, c->base);
     H_CHECK(system(cmd) == 0, "cannot create %s", c->base);
@@ -148,8 +146,7 @@ void h_cluster_init(struct h_cluster *c, const char *name, int n)
     }
     struct qm_options opt = {15000, 1000, NULL};
     char err[QM_ERRMSG_SIZE];
-    H_CHECK(qm_client_new(&c->client, c->urls, &opt, err) == QM_OK, "%s",
-            err);
+    H_CHECK(qm_client_new(&c->client, c->urls, &opt, err) == QM_OK, "%s", err);
     h_log("cluster %s: %d nodes on %s, data in %s", name, n, c->ip, c->base);
 }
 
@@ -229,8 +226,7 @@ static int reap(struct h_cluster *c, int i, int sig)
         h_sleep_ms(20);
     }
     nd->pid = 0;
-    int code = WIFEXITED(status) ? WEXITSTATUS(status)
-                                 : 128 + WTERMSIG(status);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     h_log("node %d stopped with %s -> status %d", i + 1,
           sig == SIGKILL ? "SIGKILL" : "SIGTERM", code);
     return code;

@@ -15,7 +15,8 @@
 
 #define H_NODES_MAX 5
 
-struct h_node {
+struct h_node
+{
     uint64_t id;
     pid_t pid; /* 0 when not running */
     char dir[256];
@@ -25,29 +26,30 @@ struct h_node {
     char http[64];
 };
 
-struct h_cluster {
+struct h_cluster
+{
     char name[64];
     char base[192];
     char ip[32];
     const char *bin;
     int n;
     struct h_node nodes[H_NODES_MAX];
-    char urls[1024];          /* API URLs of all nodes, comma-separated */
-    const char *extra[16];    /* extra qmd flags for every node */
+    char urls[1024];       /* API URLs of all nodes, comma-separated */
+    const char *extra[16]; /* extra qmd flags for every node */
     int nextra;
     struct qm_client *client; /* a client on all URLs */
 };
 
 /* Abort the test with a message (and keep the data folder). */
-#define H_CHECK(cond, ...)                                               \
-    do {                                                                 \
-        if (!(cond)) {                                                   \
-            h_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);              \
-        }                                                                \
+#define H_CHECK(cond, ...)                                  \
+    do {                                                    \
+        if (!(cond)) {                                      \
+            h_fail(__FILE__, __LINE__, #cond, __VA_ARGS__); \
+        }                                                   \
     } while (0)
 
-void h_fail(const char *file, int line, const char *expr, const char *fmt,
-            ...) __attribute__((format(printf, 4, 5), noreturn));
+void h_fail(const char *file, int line, const char *expr, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5), noreturn));
 
 void h_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -16,7 +16,8 @@
 #define CAPACITY (1000000000LL * QM_MILLI) /* no refill: exact accounting */
 #define UNIT QM_MILLI
 
-struct stream {
+struct stream
+{
     struct h_cluster *c;
     pthread_t thread;
     long ok, denied, unknown, failed;
@@ -124,10 +125,11 @@ int main(void)
             first = s[i].first_ok_after_kill;
         }
     }
-    h_log("acks %ld, denied %ld, unknown %ld, failed %ld; writes succeeded "
-          "again %lld ms after the kill",
-          ok, denied, unknown, failed,
-          (long long)(first - atomic_load(&kill_time)));
+    h_log(
+        "acks %ld, denied %ld, unknown %ld, failed %ld; writes succeeded "
+        "again %lld ms after the kill",
+        ok, denied, unknown, failed,
+        (long long)(first - atomic_load(&kill_time)));
     H_CHECK(denied == 0 && failed == 0, "unexpected refusals or failures");
 
     int new_leader = h_wait_leader(&c, 10000);

@@ -27,8 +27,8 @@ static int roundtrip(const void *p, size_t n, char msg[QM_MESSAGE_MAX + 1])
     struct tp_result res;
     char err[QM_ERRMSG_SIZE];
     H_CHECK(qm_decode(&tp_reply_schema, buf, len, &rep, err) == QM_OK &&
-                qm_decode(&tp_result_schema, rep.result.p, rep.result.n,
-                          &res, err) == QM_OK,
+                qm_decode(&tp_result_schema, rep.result.p, rep.result.n, &res,
+                          err) == QM_OK,
             "the node's reply does not decode: %s", err);
     if (msg != NULL) {
         memcpy(msg, res.message, sizeof(res.message));
@@ -38,8 +38,12 @@ static int roundtrip(const void *p, size_t n, char msg[QM_MESSAGE_MAX + 1])
 }
 
 /* A request for @op with @args (or none), session @session. */
-static size_t build(uint8_t *out, size_t cap, uint64_t version, uint32_t op,
-                    uint64_t session, const struct qm_schema *s,
+static size_t build(uint8_t *out,
+                    size_t cap,
+                    uint64_t version,
+                    uint32_t op,
+                    uint64_t session,
+                    const struct qm_schema *s,
                     const void *args)
 {
     uint8_t amem[512], cmem[600];
@@ -91,8 +95,7 @@ int main(void)
     struct tp_acquire aq = {"x", QM_MILLI};
 
     /* A valid request first: the socket works. */
-    n = build(buf, sizeof(buf), 1, TP_OP_ACQUIRE, 42, &tp_acquire_schema,
-              &aq);
+    n = build(buf, sizeof(buf), 1, TP_OP_ACQUIRE, 42, &tp_acquire_schema, &aq);
     H_CHECK(roundtrip(buf, n, NULL) == QM_OK, "a valid acquire");
 
     /* Every truncation of it. */
@@ -100,8 +103,8 @@ int main(void)
         expect_invalid(buf, k, "truncated request");
     }
     /* Wrong version, unknown op, internal op, write without session. */
-    size_t m = build(buf, sizeof(buf), 2, TP_OP_ACQUIRE, 43,
-                     &tp_acquire_schema, &aq);
+    size_t m =
+        build(buf, sizeof(buf), 2, TP_OP_ACQUIRE, 43, &tp_acquire_schema, &aq);
     expect_invalid(buf, m, "version 2");
     m = build(buf, sizeof(buf), 1, 99, 0, NULL, NULL);
     expect_invalid(buf, m, "unknown op");

@@ -42,8 +42,7 @@ int main(void)
     rv = qm_member_remove(c.client, 99, &res);
     H_CHECK(rv == QM_NOT_FOUND, "remove a stranger: %s", qm_errname(rv));
     rv = qm_member_add(c.client, 2, "127.0.0.1:1", "tcp://127.0.0.1:1", &res);
-    H_CHECK(rv == QM_EXISTS, "add id 2 at another address: %s",
-            qm_errname(rv));
+    H_CHECK(rv == QM_EXISTS, "add id 2 at another address: %s", qm_errname(rv));
     rv = qm_member_add(c.client, 9, "not-an-address", "tcp://x:1", &res);
     H_CHECK(rv == QM_INVALID, "add with a bad address: %s", qm_errname(rv));
 
