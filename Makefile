@@ -14,7 +14,7 @@ B := build/$(MODE)
 PREFIX ?= /usr/local
 CC ?= cc
 
-DEPS := gcc make pkg-config libraft-dev libuv1-dev libnng-dev libmsgpack-dev \
+DEPS := gcc make pkg-config clang-format libraft-dev libuv1-dev libnng-dev libmsgpack-dev \
 	liblmdb-dev libinih-dev libxxhash-dev libcmocka-dev
 FUZZ_DEPS := clang libclang-rt-14-dev
 
@@ -156,7 +156,7 @@ run: deps
 	@$(MAKE) --no-print-directory MODE=release all
 	@deploy/local-cluster.sh build/release/bin
 
-test: deps
+test: deps format-check
 	@$(MAKE) --no-print-directory MODE=asan check
 
 check: $(BINS) $(UNIT_BINS) $(IT_BINS)
@@ -192,7 +192,9 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 format-check:
-	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h') && \
+	  echo "format: clean"
+
 
 clean:
 	rm -rf build

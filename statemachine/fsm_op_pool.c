@@ -34,6 +34,11 @@ static QM_SCHEMA(pool_rec_schema, struct pool_rec, pool_rec_fields);
 
 static int pool_load(struct fsm_ctx *c, const char *name, struct pool_rec *p)
 {
+    /* The decoder checked the name already; a key LMDB refuses would stop
+     * every replica, so check again where the key is made. */
+    if (!qm_valid_name(name, strlen(name))) {
+        return QM_INVALID;
+    }
     MDB_val k = {strlen(name), (void *)name};
     MDB_val v;
     int rc = mdb_get(c->txn, c->f->dbi[FSM_DB_POOLS], &k, &v);
@@ -98,6 +103,10 @@ static int lookup_failed(struct fsm_res *res, int rv, const char *name)
         fsm__res_fail(res, QM_NOT_FOUND, "no pool named '%s'", name);
         return QM_OK;
     }
+    if (rv == QM_INVALID) {
+        fsm__res_fail(res, QM_INVALID, "'%s' is not a valid pool name", name);
+        return QM_OK;
+    }
     return rv;
 }
 
@@ -113,7 +122,7 @@ int fsm__pool_create(struct fsm_ctx *c,
         return QM_OK;
     }
     if (rv != QM_NOT_FOUND) {
-        return rv;
+        return lookup_failed(res, rv, pc->name);
     }
     MDB_stat st;
     int rc = mdb_stat(c->txn, c->f->dbi[FSM_DB_POOLS], &st);
@@ -142,6 +151,9 @@ int fsm__pool_delete(struct fsm_ctx *c,
                      struct fsm_res *res)
 {
     const char *name = a->pool_name.name;
+    if (!qm_valid_name(name, strlen(name))) {
+        return lookup_failed(res, QM_INVALID, name);
+    }
     MDB_val k = {strlen(name), (void *)name};
     int rc = mdb_del(c->txn, c->f->dbi[FSM_DB_POOLS], &k, NULL);
     if (rc == MDB_NOTFOUND) {

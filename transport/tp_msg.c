@@ -256,6 +256,21 @@ int tp_reply_encode(struct qm_buf *b, uint64_t id, struct qm_span result)
     return qm_encode(&tp_reply_schema, &r, b);
 }
 
+/* The length of @s cut to at most @max bytes without splitting a UTF-8
+ * character. */
+static size_t utf8_cut(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n <= max) {
+        return n;
+    }
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) {
+        n--;
+    }
+    return n;
+}
+
 int tp_result_encode(struct qm_buf *b,
                      int status,
                      const char *message,
@@ -278,11 +293,11 @@ int tp_result_encode(struct qm_buf *b,
     qm_mpw_uint(b, (uint64_t)status);
     if (has_msg) {
         qm_mpw_uint(b, 1);
-        qm_mpw_str(b, message, strnlen(message, QM_MESSAGE_MAX));
+        qm_mpw_str(b, message, utf8_cut(message, QM_MESSAGE_MAX));
     }
     if (has_leader) {
         qm_mpw_uint(b, 2);
-        qm_mpw_str(b, leader, strnlen(leader, QM_URL_MAX));
+        qm_mpw_str(b, leader, utf8_cut(leader, QM_URL_MAX));
     }
     if (retry_after_ms > 0) {
         qm_mpw_uint(b, 3);
