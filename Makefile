@@ -84,6 +84,9 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 60
 
+# Keep the objects of test helpers make would treat as intermediate.
+.SECONDARY:
+
 .PHONY: all deps run test check unit integration fuzz install clean \
 	format format-check bench
 
