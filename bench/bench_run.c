@@ -125,7 +125,8 @@ static int prepare_pool(struct run *r)
     snprintf(r->pool.name, sizeof(r->pool.name), "bench");
     /* Room for the whole run: a full bucket refilled faster than any
      * cluster can drain it. */
-    struct qm_pool_spec spec = {"bench", QM_TOKENS_MAX, QM_REFILL_MAX, 0};
+    struct qm_pool_spec spec = {
+        .name = "bench", .capacity = QM_TOKENS_MAX, .refill = QM_REFILL_MAX};
     int rv = qm_pool_create(r->clients[0], &spec, &res);
     if (rv != QM_OK && rv != QM_EXISTS) {
         fprintf(stderr, "qm-bench: cannot create pool bench: %s\n",

@@ -236,7 +236,7 @@ static void print_digest(struct cli *c,
 
 int cli_digest(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
 {
-    struct cli_opt opts[] = {{"all", false, NULL, false}};
+    struct cli_opt opts[] = {CLI_FLAG("all")};
     char *pos[1];
     int npos;
     int rv = cli_parse(cmd, argc, argv, opts, 1, pos, 0, 0, &npos);

@@ -20,19 +20,83 @@ static const struct cli_cmd commands[] = {
     {"member", "remove", "ID", "remove a member from the cluster", cli_member},
     {"member", "transfer", "ID", "hand leadership to member ID", cli_member},
     {"pool", "create",
-     "NAME --capacity N [--refill PER_SEC] [--cost USD_PER_UNIT]",
-     "create a token-bucket pool (full at creation)", cli_pool_create},
+     "NAME --capacity N [--refill PER_SEC] [--cost USD_PER_UNIT] [--kind "
+     "shared|reserved|dedicated] [--owner CLIENT] [--reserve CLIENT=N|"
+     "tier:TIER=N ...] | --preset ai-apis",
+     "create a token-bucket pool (full at creation); an owner makes it "
+     "dedicated, shares (--reserve) make it reserved",
+     cli_pool_create},
     {"pool", "get", "NAME", "show one pool", cli_pool_get},
     {"pool", "list", "", "list all pools", cli_pool_list},
     {"pool", "delete", "NAME", "delete a pool", cli_pool_delete},
-    {"acquire", NULL, "POOL N",
-     "take N units now, or exit 3 with the time after which they are there",
+    {"acquire", NULL, "POOL N [--client ID]",
+     "take N units now (charged to the client), or exit 3 with the time "
+     "after which they are there",
      cli_acquire},
+    {"client", "create", "ID --tier TIER [--budget USD]",
+     "add a client to a tier, with a monthly budget of its own or its "
+     "tier's",
+     cli_client_create},
+    {"client", "set", "ID [--tier TIER] [--budget USD|default]",
+     "move a client to a tier, or change its budget", cli_client_set},
+    {"client", "get", "ID", "show a client's budget and this month's spending",
+     cli_client_get},
+    {"client", "list", "", "list all clients", cli_client_list},
+    {"tier", "get", "TIER",
+     "show a tier (enterprise, premium, standard, basic)", cli_tier_get},
+    {"tier", "set",
+     "TIER [--priority P] [--max-concurrent N] [--budget USD|custom]",
+     "change a tier; --budget custom leaves budgets to its clients",
+     cli_tier_set},
+    {"tier", "list", "", "list the tiers", cli_tier_list},
+    {"reserve", NULL, "--client ID [--ttl SECONDS] POOL=N [POOL=N ...]",
+     "set tokens aside for a client until commit, release or the TTL "
+     "(60 s); exit 3 or 4 when refused",
+     cli_reserve},
+    {"commit", NULL, "RES [POOL=USED ...] | RES --used N",
+     "close a reservation, charging what was used (all of it if not said)",
+     cli_commit},
+    {"release", NULL, "RES", "close a reservation without using it",
+     cli_release},
+    {"reservation", "list", "[--client ID]", "list open reservations",
+     cli_reservation_list},
+    {"reservation", "get", "RES", "show one reservation", cli_reservation_get},
+    {"usage", NULL, "CLIENT [--month YYYY-MM]",
+     "what a client used and spent in a month, per pool", cli_usage},
+    {"cost", "estimate", "POOL=N [POOL=N ...]",
+     "what using these amounts would cost now", cli_cost_estimate},
+    {"alerts", NULL, "[--follow]",
+     "recent alerts; --follow prints new ones as they come until ^C",
+     cli_alerts},
     {"debug", "digest", "[--all]",
      "digest of the addressed node's state (--all: of every member)",
      cli_digest},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+#define HELP_WIDTH 79
+
+/* Print @text from column @col, folding it at spaces onto lines that
+ * start at column @indent. */
+static void wrap(FILE *out, int col, int indent, const char *text)
+{
+    bool line_start = true;
+    for (const char *p = text; *p != '\0'; p += strspn(p, " ")) {
+        int w = (int)strcspn(p, " ");
+        if (!line_start && col + 1 + w > HELP_WIDTH) {
+            fprintf(out, "\n%*s", indent, "");
+            col = indent;
+        } else if (!line_start) {
+            fputc(' ', out);
+            col++;
+        }
+        fprintf(out, "%.*s", w, p);
+        col += w;
+        p += w;
+        line_start = false;
+    }
+    fputc('\n', out);
+}
 
 static void usage(FILE *out)
 {
@@ -61,9 +125,13 @@ static void usage(FILE *out)
         snprintf(name, sizeof(name), "%s%s%s", commands[i].noun,
                  commands[i].verb ? " " : "",
                  commands[i].verb ? commands[i].verb : "");
-        fprintf(out, "  %-16s %s\n", name, commands[i].help);
+        fprintf(out, "  %-17s ", name);
+        wrap(out, 20, 20, commands[i].help);
         if (commands[i].usage[0] != '\0') {
-            fprintf(out, "  %-16s   %s %s\n", "", name, commands[i].usage);
+            char line[512];
+            snprintf(line, sizeof(line), "%s %s", name, commands[i].usage);
+            fprintf(out, "%22s", "");
+            wrap(out, 22, 26, line);
         }
     }
     fprintf(out,
@@ -86,6 +154,20 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     fprintf(stderr, "qmctl: %s\nusage: qmctl %s%s%s %s\n", msg, cmd->noun,
             cmd->verb ? " " : "", cmd->verb ? cmd->verb : "", cmd->usage);
     return CLI_USAGE;
+}
+
+static struct cli_opt *find_opt(struct cli_opt *opts,
+                                size_t nopts,
+                                const char *name,
+                                size_t len)
+{
+    for (size_t k = 0; k < nopts; k++) {
+        if (strlen(opts[k].name) == len &&
+            strncmp(opts[k].name, name, len) == 0) {
+            return &opts[k];
+        }
+    }
+    return NULL;
 }
 
 int cli_parse(const struct cli_cmd *cmd,
@@ -111,13 +193,7 @@ int cli_parse(const struct cli_cmd *cmd,
         const char *name = a + 2;
         const char *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        struct cli_opt *o = NULL;
-        for (size_t k = 0; k < nopts; k++) {
-            if (strlen(opts[k].name) == len &&
-                strncmp(opts[k].name, name, len) == 0) {
-                o = &opts[k];
-            }
-        }
+        struct cli_opt *o = find_opt(opts, nopts, name, len);
         if (o == NULL) {
             return cli_usage_error(cmd, "unknown flag '%s'", a);
         }
@@ -135,6 +211,13 @@ int cli_parse(const struct cli_cmd *cmd,
             o->value = argv[++i];
         } else {
             return cli_usage_error(cmd, "flag --%s needs a value", o->name);
+        }
+        if (o->values != NULL) {
+            if (o->n == o->max) {
+                return cli_usage_error(cmd, "flag --%s given over %u times",
+                                       o->name, o->max);
+            }
+            o->values[o->n++] = o->value;
         }
     }
     if (*npos < min) {
@@ -224,6 +307,30 @@ int cli_ok(struct cli *c)
     return CLI_OK;
 }
 
+int cli_refused(struct cli *c,
+                int status,
+                const struct qm_result *res,
+                const char *what,
+                const char *name)
+{
+    if (c->json) {
+        cj_obj(&c->j);
+        cj_key(&c->j, "granted");
+        cj_bool(&c->j, false);
+        cj_key(&c->j, "status");
+        cj_str(&c->j, qm_errname(status));
+        if (status == QM_DENIED) {
+            cj_key(&c->j, "retry_after_ms");
+            cj_int(&c->j, res->retry_after_ms);
+        }
+        cj_key(&c->j, "message");
+        cj_str(&c->j, res->message);
+        cj_obj_end(&c->j);
+        cj_done(&c->j);
+    }
+    return cli_fail(c, status, res, "%s %s", what, name);
+}
+
 static const struct cli_cmd *find(const char *noun,
                                   const char *verb,
                                   bool *noun_known)
@@ -242,12 +349,12 @@ static const struct cli_cmd *find(const char *noun,
     return NULL;
 }
 
-static void noun_usage(const char *noun)
+static void noun_usage(FILE *out, const char *noun)
 {
-    fprintf(stderr, "usage:\n");
+    fprintf(out, "usage:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (strcmp(commands[i].noun, noun) == 0) {
-            fprintf(stderr, "  qmctl %s %s %s\n      %s\n", noun,
+            fprintf(out, "  qmctl %s %s %s\n      %s\n", noun,
                     commands[i].verb ? commands[i].verb : "", commands[i].usage,
                     commands[i].help);
         }
@@ -335,11 +442,15 @@ int main(int argc, char **argv)
         if (!noun_known) {
             fprintf(stderr, "qmctl: unknown command '%s' (see qmctl --help)\n",
                     noun);
+        } else if (verb != NULL &&
+                   (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)) {
+            noun_usage(stdout, noun);
+            return CLI_OK;
         } else {
-            if (verb != NULL && strcmp(verb, "--help") != 0) {
+            if (verb != NULL) {
                 fprintf(stderr, "qmctl: unknown %s command '%s'\n", noun, verb);
             }
-            noun_usage(noun);
+            noun_usage(stderr, noun);
         }
         return CLI_USAGE;
     }

@@ -12,6 +12,9 @@ void cj_init(struct cli_json *j, FILE *out)
 
 static void indent(struct cli_json *j)
 {
+    if (j->compact) {
+        return;
+    }
     fputc('\n', j->out);
     for (int i = 0; i < j->depth; i++) {
         fputs("  ", j->out);
@@ -29,7 +32,7 @@ static void before(struct cli_json *j)
         return;
     }
     if (!j->first[j->depth]) {
-        fputc(',', j->out);
+        fputs(j->compact ? ", " : ",", j->out);
     }
     j->first[j->depth] = false;
     indent(j);

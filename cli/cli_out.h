@@ -17,6 +17,7 @@ struct cli_json
     int depth;
     bool first[CLI_JSON_DEPTH];
     bool after_key;
+    bool compact; /* each document on one line (JSON Lines) */
 };
 
 void cj_init(struct cli_json *j, FILE *out);

@@ -1,11 +1,88 @@
 /* The typed functions of qm.h, on top of the call machinery. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "qm_alloc.h"
+#include "qm_api_internal.h"
 #include "qm_call.h"
 
-#define COPY_STR(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
+#define COPY_STR QM__COPY_STR
+
+/* The public enums are the wire's values. */
+_Static_assert((int)QM_KIND_SHARED == (int)TP_KIND_SHARED &&
+                   (int)QM_KIND_RESERVED == (int)TP_KIND_RESERVED &&
+                   (int)QM_KIND_DEDICATED == (int)TP_KIND_DEDICATED,
+               "pool kinds");
+_Static_assert((int)QM_TIER_ENTERPRISE == (int)TP_TIER_ENTERPRISE &&
+                   (int)QM_TIER_BASIC == (int)TP_TIER_BASIC &&
+                   QM_TIERS == TP_TIERS,
+               "tiers");
+
+int qm__fail_local(struct qm_result *res, int status, const char *fmt, ...)
+{
+    if (res != NULL) {
+        memset(res, 0, sizeof(*res));
+        res->status = status;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(res->message, sizeof(res->message), fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+int qm__name_arg(char dst[QM_NAME_MAX + 1],
+                 const char *src,
+                 bool optional,
+                 const char *what,
+                 struct qm_result *res)
+{
+    dst[0] = '\0';
+    if (optional && (src == NULL || src[0] == '\0')) {
+        return QM_OK;
+    }
+    size_t n = src != NULL ? strnlen(src, QM_NAME_MAX + 1) : 0;
+    if (n == 0 || n > QM_NAME_MAX || !qm_valid_name(src, n)) {
+        return qm__fail_local(
+            res, QM_INVALID, "%s wants 1..%d of [A-Za-z0-9._-], got '%.*s'",
+            what, QM_NAME_MAX, (int)(n > 80 ? 80 : n), src != NULL ? src : "");
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return QM_OK;
+}
+
+unsigned qm__read_flags(bool stale)
+{
+    return stale ? QM_CALL_STALE : 0;
+}
+
+void *qm__page_alloc(size_t size, struct qm_result *res)
+{
+    void *p = qm_malloc(size);
+    if (p == NULL) {
+        qm__fail_local(res, QM_ENOMEM, "%s", qm_strerror(QM_ENOMEM));
+    }
+    return p;
+}
+
+unsigned qm__page_take(unsigned count,
+                       bool page_more,
+                       unsigned max,
+                       unsigned *n,
+                       bool *more)
+{
+    unsigned k = count < max ? count : max;
+    *n = k;
+    *more = page_more || count > max;
+    return k;
+}
+
+uint64_t qm__page_limit(unsigned max)
+{
+    return max < QM_PAGE_MAX ? max : QM_PAGE_MAX;
+}
 
 static void member_out(const struct tp_member *in, struct qm_member *out)
 {
@@ -77,7 +154,7 @@ int qm_member_add(struct qm_client *c,
     memset(&m, 0, sizeof(m));
     m.id = id;
     if (strlen(raft_addr) > QM_ADDR_MAX || strlen(api_url) > QM_URL_MAX) {
-        return QM_INVALID;
+        return qm__fail_local(res, QM_INVALID, "address or URL too long");
     }
     COPY_STR(m.raft_addr, raft_addr);
     COPY_STR(m.api_url, api_url);
@@ -99,14 +176,30 @@ int qm_member_transfer(struct qm_client *c, uint64_t id, struct qm_result *res)
                          NULL, NULL, NULL, res);
 }
 
-/* Names longer than the protocol allows are refused here, before they
- * would be cut. */
-static int copy_name(char dst[QM_NAME_MAX + 1], const char *src)
+static int shares_in(struct tp_pool_create *pc,
+                     const struct qm_pool_spec *spec,
+                     struct qm_result *res)
 {
-    if (src == NULL || strlen(src) > QM_NAME_MAX) {
-        return QM_INVALID;
+    if (spec->nshares > QM_SHARES_MAX) {
+        return qm__fail_local(res, QM_INVALID, "more than %d shares",
+                              QM_SHARES_MAX);
     }
-    snprintf(dst, QM_NAME_MAX + 1, "%s", src);
+    for (unsigned i = 0; i < spec->nshares; i++) {
+        const struct qm_share *in = &spec->shares[i];
+        struct tp_share *out = &pc->shares[i];
+        if (in->tier < 0 || in->tier > QM_TIERS) {
+            return qm__fail_local(res, QM_INVALID, "share %u: no tier %d", i,
+                                  in->tier);
+        }
+        out->tier = (uint64_t)in->tier;
+        int rv = qm__name_arg(out->client, in->client, in->tier != 0,
+                              "share client", res);
+        if (rv != QM_OK) {
+            return rv;
+        }
+        out->amount = in->amount;
+    }
+    pc->nshares = (uint32_t)spec->nshares;
     return QM_OK;
 }
 
@@ -116,12 +209,23 @@ int qm_pool_create(struct qm_client *c,
 {
     struct tp_pool_create pc;
     memset(&pc, 0, sizeof(pc));
-    if (copy_name(pc.name, spec->name) != QM_OK) {
-        return QM_INVALID;
+    int rv = qm__name_arg(pc.name, spec->name, false, "pool name", res);
+    if (rv == QM_OK) {
+        rv = qm__name_arg(pc.owner, spec->owner, true, "owner", res);
+    }
+    if (rv == QM_OK) {
+        rv = shares_in(&pc, spec, res);
+    }
+    if (rv != QM_OK) {
+        return rv;
+    }
+    if (spec->kind < 0 || spec->kind > QM_KIND_DEDICATED) {
+        return qm__fail_local(res, QM_INVALID, "no pool kind %d", spec->kind);
     }
     pc.capacity = spec->capacity;
     pc.refill = spec->refill;
     pc.price = spec->price;
+    pc.kind = (uint64_t)spec->kind;
     return qm__call_sync(c, TP_OP_POOL_CREATE, &tp_pool_create_schema, &pc, 0,
                          NULL, NULL, NULL, res);
 }
@@ -129,8 +233,9 @@ int qm_pool_create(struct qm_client *c,
 int qm_pool_delete(struct qm_client *c, const char *name, struct qm_result *res)
 {
     struct tp_pool_name pn;
-    if (copy_name(pn.name, name) != QM_OK) {
-        return QM_INVALID;
+    int rv = qm__name_arg(pn.name, name, false, "pool name", res);
+    if (rv != QM_OK) {
+        return rv;
     }
     return qm__call_sync(c, TP_OP_POOL_DELETE, &tp_pool_name_schema, &pn, 0,
                          NULL, NULL, NULL, res);
@@ -143,9 +248,17 @@ static void pool_out(const struct tp_pool_info *in, struct qm_pool *out)
     out->capacity = in->capacity;
     out->refill = in->refill;
     out->price = in->price;
-    COPY_STR(out->kind, in->kind);
+    out->kind = (int)in->kind;
     out->tokens = in->tokens;
     out->created_ms = in->created_ms;
+    COPY_STR(out->owner, in->owner);
+    out->nshares = in->nshares;
+    for (unsigned i = 0; i < in->nshares; i++) {
+        out->shares[i].tier = (int)in->shares[i].tier;
+        COPY_STR(out->shares[i].client, in->shares[i].client);
+        out->shares[i].amount = in->shares[i].amount;
+        out->shares[i].tokens = in->shares[i].tokens;
+    }
 }
 
 int qm_pool_get(struct qm_client *c,
@@ -155,16 +268,21 @@ int qm_pool_get(struct qm_client *c,
                 struct qm_result *res)
 {
     struct tp_pool_name pn;
-    struct tp_pool_info pi;
-    if (copy_name(pn.name, name) != QM_OK) {
-        return QM_INVALID;
+    int rv = qm__name_arg(pn.name, name, false, "pool name", res);
+    if (rv != QM_OK) {
+        return rv;
     }
-    int rv = qm__call_sync(c, TP_OP_POOL_GET, &tp_pool_name_schema, &pn,
-                           stale ? QM_CALL_STALE : 0, NULL,
-                           &tp_pool_info_schema, &pi, res);
+    struct tp_pool_info *pi = qm__page_alloc(sizeof(*pi), res);
+    if (pi == NULL) {
+        return QM_ENOMEM;
+    }
+    rv = qm__call_sync(c, TP_OP_POOL_GET, &tp_pool_name_schema, &pn,
+                       qm__read_flags(stale), NULL, &tp_pool_info_schema, pi,
+                       res);
     if (rv == QM_OK) {
-        pool_out(&pi, out);
+        pool_out(pi, out);
     }
+    qm_free(pi);
     return rv;
 }
 
@@ -179,34 +297,41 @@ int qm_pool_list(struct qm_client *c,
 {
     struct tp_list_args la;
     memset(&la, 0, sizeof(la));
-    if (after != NULL && copy_name(la.after, after) != QM_OK) {
-        return QM_INVALID;
+    int rv = qm__name_arg(la.after, after, true, "list start", res);
+    if (rv != QM_OK) {
+        return rv;
     }
-    la.limit = max < QM_PAGE_MAX ? max : QM_PAGE_MAX;
-    struct tp_pool_page *page = qm_malloc(sizeof(*page));
+    la.limit = qm__page_limit(max);
+    struct tp_pool_page *page = qm__page_alloc(sizeof(*page), res);
     if (page == NULL) {
         return QM_ENOMEM;
     }
-    int rv = qm__call_sync(c, TP_OP_POOL_LIST, &tp_list_args_schema, &la,
-                           stale ? QM_CALL_STALE : 0, NULL,
-                           &tp_pool_page_schema, page, res);
+    rv = qm__call_sync(c, TP_OP_POOL_LIST, &tp_list_args_schema, &la,
+                       qm__read_flags(stale), NULL, &tp_pool_page_schema, page,
+                       res);
     if (rv == QM_OK) {
-        unsigned k = page->npools < max ? page->npools : max;
+        unsigned k = qm__page_take(page->npools, page->more, max, n, more);
         for (unsigned i = 0; i < k; i++) {
             pool_out(&page->pools[i], &out[i]);
         }
-        *n = k;
-        *more = page->more || page->npools > max;
     }
     qm_free(page);
     return rv;
 }
 
-static int acquire_args(struct tp_acquire *a, const char *pool, int64_t amount)
+static int acquire_args(struct tp_acquire *a,
+                        const char *pool,
+                        int64_t amount,
+                        const char *client,
+                        struct qm_result *res)
 {
     memset(a, 0, sizeof(*a));
     a->amount = amount;
-    return copy_name(a->pool, pool);
+    int rv = qm__name_arg(a->pool, pool, false, "pool name", res);
+    if (rv != QM_OK) {
+        return rv;
+    }
+    return qm__name_arg(a->client, client, true, "client id", res);
 }
 
 static void acquire_out(const struct tp_acquire_result *in,
@@ -215,6 +340,33 @@ static void acquire_out(const struct tp_acquire_result *in,
     out->granted = in->granted;
     out->tokens = in->tokens;
     out->retry_after_ms = in->retry_after_ms;
+    out->cost = in->cost;
+}
+
+int qm_acquire_for(struct qm_client *c,
+                   const char *pool,
+                   int64_t amount,
+                   const char *client,
+                   struct qm_acquire *out,
+                   struct qm_result *res)
+{
+    struct tp_acquire a;
+    struct tp_acquire_result ar;
+    int rv = acquire_args(&a, pool, amount, client, res);
+    if (rv != QM_OK) {
+        return rv;
+    }
+    struct qm_result local;
+    struct qm_result *r = res != NULL ? res : &local;
+    rv = qm__call_sync(c, TP_OP_ACQUIRE, &tp_acquire_schema, &a, 0, NULL,
+                       &tp_acquire_result_schema, &ar, r);
+    if (out != NULL && (rv == QM_OK || rv == QM_DENIED)) {
+        acquire_out(&ar, out);
+        if (out->retry_after_ms == 0) {
+            out->retry_after_ms = r->retry_after_ms;
+        }
+    }
+    return rv;
 }
 
 int qm_acquire(struct qm_client *c,
@@ -223,41 +375,36 @@ int qm_acquire(struct qm_client *c,
                struct qm_acquire *out,
                struct qm_result *res)
 {
-    struct tp_acquire a;
-    struct tp_acquire_result ar;
-    if (acquire_args(&a, pool, amount) != QM_OK) {
-        return QM_INVALID;
-    }
-    int rv = qm__call_sync(c, TP_OP_ACQUIRE, &tp_acquire_schema, &a, 0, NULL,
-                           &tp_acquire_result_schema, &ar, res);
-    if (out != NULL) {
-        acquire_out(&ar, out);
-    }
-    return rv;
+    return qm_acquire_for(c, pool, amount, NULL, out, res);
 }
 
-struct acquire_ctx
-{
-    qm_acquire_cb cb;
-    void *arg;
-};
-
-static void acquire_done(void *arg,
+static void acquire_done(qm__fn fn,
+                         void *arg,
                          const struct qm_result *res,
-                         struct qm_span body)
+                         const void *body)
 {
-    struct acquire_ctx ctx = *(struct acquire_ctx *)arg;
-    qm_free(arg);
-    struct tp_acquire_result ar;
     struct qm_acquire out;
-    char err[QM_ERRMSG_SIZE];
-    if (body.n > 0 && qm_decode(&tp_acquire_result_schema, body.p, body.n, &ar,
-                                err) == QM_OK) {
-        acquire_out(&ar, &out);
-        ctx.cb(ctx.arg, res, &out);
-    } else {
-        ctx.cb(ctx.arg, res, NULL);
+    if (body != NULL) {
+        acquire_out(body, &out);
     }
+    ((qm_acquire_cb)fn)(arg, res, body != NULL ? &out : NULL);
+}
+
+int qm_acquire_for_async(struct qm_client *c,
+                         const char *pool,
+                         int64_t amount,
+                         const char *client,
+                         qm_acquire_cb cb,
+                         void *arg)
+{
+    struct tp_acquire a;
+    int rv = acquire_args(&a, pool, amount, client, NULL);
+    if (rv != QM_OK) {
+        return rv;
+    }
+    return qm__call_decoded(c, TP_OP_ACQUIRE, &tp_acquire_schema, &a,
+                            &tp_acquire_result_schema, acquire_done, (qm__fn)cb,
+                            arg);
 }
 
 int qm_acquire_async(struct qm_client *c,
@@ -266,20 +413,5 @@ int qm_acquire_async(struct qm_client *c,
                      qm_acquire_cb cb,
                      void *arg)
 {
-    struct tp_acquire a;
-    if (acquire_args(&a, pool, amount) != QM_OK) {
-        return QM_INVALID;
-    }
-    struct acquire_ctx *ctx = qm_malloc(sizeof(*ctx));
-    if (ctx == NULL) {
-        return QM_ENOMEM;
-    }
-    ctx->cb = cb;
-    ctx->arg = arg;
-    int rv = qm__call(c, TP_OP_ACQUIRE, &tp_acquire_schema, &a, 0, NULL,
-                      acquire_done, ctx);
-    if (rv != QM_OK) {
-        qm_free(ctx);
-    }
-    return rv;
+    return qm_acquire_for_async(c, pool, amount, NULL, cb, arg);
 }

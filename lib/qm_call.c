@@ -1,6 +1,7 @@
 /* A call: encode once (same session and sequence for every try), send to
  * the believed leader, follow redirects, back off while there is no
  * leader, retry until the deadline. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -419,5 +420,61 @@ int qm__call_sync(struct qm_client *c,
     }
     pthread_cond_destroy(&w.cv);
     pthread_mutex_destroy(&w.mu);
+    return rv;
+}
+
+/* ---- decoded asynchronous calls ---- */
+
+struct decoded_call
+{
+    const struct qm_schema *body_schema;
+    qm__decoded_cb done;
+    qm__fn fn;
+    void *arg;
+    max_align_t body[]; /* body_schema->size bytes */
+};
+
+static void decoded_done(void *arg,
+                         const struct qm_result *res,
+                         struct qm_span body)
+{
+    struct decoded_call *d = arg;
+    struct qm_result r = *res;
+    const void *out = NULL;
+    if (body.n > 0 && qm_is_status(res->status)) {
+        char err[QM_ERRMSG_SIZE];
+        memset(d->body, 0, d->body_schema->size);
+        if (qm_decode(d->body_schema, body.p, body.n, d->body, err) == QM_OK) {
+            out = d->body;
+        } else {
+            r.status = QM_EPROTO;
+            snprintf(r.message, sizeof(r.message), "%s", err);
+        }
+    }
+    d->done(d->fn, d->arg, &r, out);
+    qm_free(d);
+}
+
+int qm__call_decoded(struct qm_client *c,
+                     uint32_t op,
+                     const struct qm_schema *schema,
+                     const void *args,
+                     const struct qm_schema *body_schema,
+                     qm__decoded_cb done,
+                     qm__fn fn,
+                     void *arg)
+{
+    struct decoded_call *d = qm_malloc(sizeof(*d) + body_schema->size);
+    if (d == NULL) {
+        return QM_ENOMEM;
+    }
+    d->body_schema = body_schema;
+    d->done = done;
+    d->fn = fn;
+    d->arg = arg;
+    int rv = qm__call(c, op, schema, args, 0, NULL, decoded_done, d);
+    if (rv != QM_OK) {
+        qm_free(d);
+    }
     return rv;
 }

@@ -80,6 +80,27 @@ int qm__call_sync(struct qm_client *c,
                   void *body,
                   struct qm_result *res);
 
+/* An asynchronous call whose body is decoded for its callback: @done runs
+ * once, on a libqm thread, with the caller's @fn and @arg (the typed async
+ * functions keep their caller's callback there), the outcome, and @body
+ * decoded with @body_schema (NULL unless the server answered with a body;
+ * a body that does not decode turns the status into QM_EPROTO). @body is
+ * borrowed for the callback. Returns QM_OK (@done will run) or an error
+ * (it will not). */
+typedef void (*qm__fn)(void);
+typedef void (*qm__decoded_cb)(qm__fn fn,
+                               void *arg,
+                               const struct qm_result *res,
+                               const void *body);
+int qm__call_decoded(struct qm_client *c,
+                     uint32_t op,
+                     const struct qm_schema *schema,
+                     const void *args,
+                     const struct qm_schema *body_schema,
+                     qm__decoded_cb done,
+                     qm__fn fn,
+                     void *arg);
+
 /* Index of the node with @url, adding it if new; -1 if there is no room
  * or the URL is unusable. Caller holds c->mu. */
 int qm__node_find(struct qm_client *c, const char *url);

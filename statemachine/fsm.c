@@ -16,7 +16,8 @@
 #define DEFAULT_MAP_SIZE ((size_t)4 << 30)
 
 const char *const fsm_db_names[FSM_DB_COUNT] = {
-    "meta", "members", "pools", "sessions", "sess_exp",
+    "meta",    "members", "pools", "sessions", "sess_exp", "tiers",
+    "clients", "usage",   "res",   "res_exp",  "alerts",   "alert_last",
 };
 
 int fsm__err_from_mdb(int rc)
@@ -322,8 +323,9 @@ int64_t fsm_next_deadline(struct fsm *f)
         return INT64_MAX;
     }
     int64_t t = fsm__session_next_expiry(f, txn);
+    int64_t r = fsm__res_next_expiry(f, txn);
     fsm__read_end(f, txn);
-    return t;
+    return r < t ? r : t;
 }
 
 /* ---- results ---- */
@@ -340,6 +342,7 @@ void fsm__res_fail(struct fsm_res *res, int status, const char *fmt, ...)
 {
     res->status = status;
     res->body_schema = NULL;
+    res->retry_after_ms = 0; /* set again by the refusals that have one */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(res->message, sizeof(res->message), fmt, ap);

@@ -20,6 +20,13 @@ enum fsm_db {
     FSM_DB_POOLS,    /* pool name -> fsm pool record */
     FSM_DB_SESSIONS, /* be64 session -> be64 seq, be64 last_ms, result */
     FSM_DB_SESS_EXP, /* be64 last_ms, be64 session -> "" (expiry order) */
+    FSM_DB_TIERS,    /* u8 tier -> tier record (absent: the defaults) */
+    FSM_DB_CLIENTS,  /* client id -> client record */
+    FSM_DB_USAGE,    /* client \0 be32 YYYYMM [pool] -> be64 units, be64 cost */
+    FSM_DB_RES,      /* be64 reservation id -> reservation record */
+    FSM_DB_RES_EXP,  /* be64 expires_ms, be64 id -> "" (expiry order) */
+    FSM_DB_ALERTS,   /* be64 alert id -> tp_alert */
+    FSM_DB_ALERT_LAST, /* kind \0 subject -> be64 time last raised */
     FSM_DB_COUNT,
 };
 
@@ -36,6 +43,17 @@ struct fsm_res
         struct tp_acquire_result acquire;
         struct tp_pool_info pool;
         struct tp_pool_page page;
+        struct tp_tier_info tier;
+        struct tp_tier_list tiers;
+        struct tp_client_info client;
+        struct tp_client_page clients;
+        struct tp_reserve_result reserve;
+        struct tp_charge charge;
+        struct tp_res_info res;
+        struct tp_res_page res_page;
+        struct tp_usage usage;
+        struct tp_estimate estimate;
+        struct tp_alert_page alerts;
     } body;
 };
 
@@ -137,6 +155,54 @@ int fsm__session_store(struct fsm_ctx *c,
 int fsm__session_expire(struct fsm_ctx *c);
 int64_t fsm__session_next_expiry(struct fsm *f, MDB_txn *txn);
 
+/* Put/get a fixed-size record and a value under a name key. */
+int fsm__get(struct fsm_ctx *c,
+             int db,
+             const void *key,
+             size_t klen,
+             MDB_val *val);
+int fsm__put(struct fsm_ctx *c,
+             int db,
+             const void *key,
+             size_t klen,
+             const void *val,
+             size_t vlen);
+/* Encode @obj with @schema and put it under @key. */
+int fsm__put_rec(struct fsm_ctx *c,
+                 int db,
+                 const void *key,
+                 size_t klen,
+                 const struct qm_schema *schema,
+                 const void *obj);
+/* Get and decode; QM_NOT_FOUND, QM_ECORRUPT (undecodable), QM_EIO. */
+int fsm__get_rec(struct fsm_ctx *c,
+                 int db,
+                 const void *key,
+                 size_t klen,
+                 const struct qm_schema *schema,
+                 void *obj);
+/* Turn a failed lookup of @what @name into the command's result
+ * (NOT_FOUND or INVALID, returning QM_OK), or pass a local error on. */
+int fsm__lookup_failed(struct fsm_res *res,
+                       int rv,
+                       const char *what,
+                       const char *name);
+/* Next value of a meta counter (starts at 1). */
+int fsm__next_id(struct fsm_ctx *c, const char *counter, uint64_t *id);
+
+/* Alerts (fsm_alert.c): raise unless the same kind and subject was raised
+ * less than the cooldown ago; keeps the QM_ALERTS_MAX most recent. */
+int fsm__alert(struct fsm_ctx *c,
+               const char *kind,
+               const char *subject,
+               const char *severity,
+               const char *fmt,
+               ...) __attribute__((format(printf, 5, 6)));
+
+/* Reservations (fsm_op_reserve.c): release those whose lease ended. */
+int fsm__res_expire(struct fsm_ctx *c);
+int64_t fsm__res_next_expiry(struct fsm *f, MDB_txn *txn);
+
 /* Handlers, by family. */
 int fsm__pool_create(struct fsm_ctx *c,
                      const union tp_args *a,
@@ -160,5 +226,46 @@ int fsm__member_del(struct fsm_ctx *c,
                     const union tp_args *a,
                     struct fsm_res *res);
 int fsm__tick(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res);
+int fsm__tier_get(struct fsm_ctx *c,
+                  const union tp_args *a,
+                  struct fsm_res *res);
+int fsm__tier_set(struct fsm_ctx *c,
+                  const union tp_args *a,
+                  struct fsm_res *res);
+int fsm__tier_list(struct fsm_ctx *c,
+                   const union tp_args *a,
+                   struct fsm_res *res);
+int fsm__client_create(struct fsm_ctx *c,
+                       const union tp_args *a,
+                       struct fsm_res *res);
+int fsm__client_set(struct fsm_ctx *c,
+                    const union tp_args *a,
+                    struct fsm_res *res);
+int fsm__client_get(struct fsm_ctx *c,
+                    const union tp_args *a,
+                    struct fsm_res *res);
+int fsm__client_list(struct fsm_ctx *c,
+                     const union tp_args *a,
+                     struct fsm_res *res);
+int fsm__reserve(struct fsm_ctx *c,
+                 const union tp_args *a,
+                 struct fsm_res *res);
+int fsm__commit(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res);
+int fsm__release(struct fsm_ctx *c,
+                 const union tp_args *a,
+                 struct fsm_res *res);
+int fsm__res_get(struct fsm_ctx *c,
+                 const union tp_args *a,
+                 struct fsm_res *res);
+int fsm__res_list(struct fsm_ctx *c,
+                  const union tp_args *a,
+                  struct fsm_res *res);
+int fsm__usage(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res);
+int fsm__cost_estimate(struct fsm_ctx *c,
+                       const union tp_args *a,
+                       struct fsm_res *res);
+int fsm__alert_list(struct fsm_ctx *c,
+                    const union tp_args *a,
+                    struct fsm_res *res);
 
 #endif

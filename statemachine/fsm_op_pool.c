@@ -1,113 +1,70 @@
-/* Pools: named token buckets with a capacity, a refill rate and a price per
- * unit. Commands: create, delete, acquire; reads: get, list. */
+/* Pool commands: create, delete, acquire (alone, or reserve-and-commit in
+ * one step for a client); reads: get, list. */
 #include <stdio.h>
 #include <string.h>
 
-#include "fsm_bucket.h"
-#include "fsm_internal.h"
+#include "fsm_client.h"
+#include "fsm_money.h"
+#include "fsm_pool.h"
 #include "qm_err.h"
 
-/* The LMDB record of a pool; the key is its name. */
-struct pool_rec
+/* Check the kind, owner and shares of a new pool; false with @res set. */
+static bool valid_layout(struct fsm_ctx *c,
+                         const struct tp_pool_create *pc,
+                         struct fsm_res *res,
+                         int *rv)
 {
-    int64_t capacity;
-    int64_t refill;
-    int64_t price;
-    char kind[16];
-    int64_t tokens;
-    int64_t carry;
-    int64_t last_ms;
-    int64_t created_ms;
-};
-
-static const struct qm_field pool_rec_fields[] = {
-    QM_I64(struct pool_rec, 0, capacity, QM_FF_REQ, 1, QM_TOKENS_MAX),
-    QM_I64(struct pool_rec, 1, refill, 0, 0, QM_REFILL_MAX),
-    QM_I64(struct pool_rec, 2, price, 0, 0, QM_PRICE_MAX),
-    QM_STR(struct pool_rec, 3, kind, QM_FF_NAME),
-    QM_I64(struct pool_rec, 4, tokens, 0, 0, QM_TOKENS_MAX),
-    QM_I64(struct pool_rec, 5, carry, 0, 0, 999),
-    QM_I64(struct pool_rec, 6, last_ms, 0, 0, QM_TIME_MAX),
-    QM_I64(struct pool_rec, 7, created_ms, 0, 0, QM_TIME_MAX),
-};
-static QM_SCHEMA(pool_rec_schema, struct pool_rec, pool_rec_fields);
-
-static int pool_load(struct fsm_ctx *c, const char *name, struct pool_rec *p)
-{
-    /* The decoder checked the name already; a key LMDB refuses would stop
-     * every replica, so check again where the key is made. */
-    if (!qm_valid_name(name, strlen(name))) {
-        return QM_INVALID;
+    struct fsm_client cl;
+    uint64_t kind = pc->kind == 0 ? TP_KIND_SHARED : pc->kind;
+    *rv = QM_OK;
+    if ((kind == TP_KIND_DEDICATED) != (pc->owner[0] != '\0')) {
+        fsm__res_fail(res, QM_INVALID,
+                      "a dedicated pool needs an owner, and only it has one");
+        return false;
     }
-    MDB_val k = {strlen(name), (void *)name};
-    MDB_val v;
-    int rc = mdb_get(c->txn, c->f->dbi[FSM_DB_POOLS], &k, &v);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
+    if ((kind == TP_KIND_RESERVED) != (pc->nshares > 0)) {
+        fsm__res_fail(res, QM_INVALID,
+                      "a reserved pool needs shares, and only it has them");
+        return false;
     }
-    char err[QM_ERRMSG_SIZE];
-    if (qm_decode(&pool_rec_schema, v.mv_data, v.mv_size, p, err) != QM_OK) {
-        return QM_ECORRUPT;
+    if (kind == TP_KIND_DEDICATED) {
+        *rv = fsm__client_load(c, pc->owner, &cl);
+        if (*rv != QM_OK) {
+            *rv = fsm__lookup_failed(res, *rv, "client", pc->owner);
+            return false;
+        }
     }
-    return QM_OK;
-}
-
-static int pool_store(struct fsm_ctx *c,
-                      const char *name,
-                      const struct pool_rec *p)
-{
-    uint8_t mem[256];
-    struct qm_buf b;
-    qm_buf_init_fixed(&b, mem, sizeof(mem));
-    if (qm_encode(&pool_rec_schema, p, &b) != QM_OK) {
-        return QM_EFULL;
+    int64_t sum = 0;
+    for (uint32_t i = 0; i < pc->nshares; i++) {
+        const struct tp_share *s = &pc->shares[i];
+        if ((s->tier != 0) == (s->client[0] != '\0')) {
+            fsm__res_fail(res, QM_INVALID,
+                          "share %u must name a tier or a client", i + 1);
+            return false;
+        }
+        for (uint32_t k = 0; k < i; k++) {
+            if (pc->shares[k].tier == s->tier &&
+                strcmp(pc->shares[k].client, s->client) == 0) {
+                fsm__res_fail(res, QM_INVALID, "share %u is given twice",
+                              i + 1);
+                return false;
+            }
+        }
+        if (s->client[0] != '\0') {
+            *rv = fsm__client_load(c, s->client, &cl);
+            if (*rv != QM_OK) {
+                *rv = fsm__lookup_failed(res, *rv, "client", s->client);
+                return false;
+            }
+        }
+        sum += s->amount;
     }
-    MDB_val k = {strlen(name), (void *)name};
-    MDB_val v = {b.len, b.data};
-    return fsm__err_from_mdb(
-        mdb_put(c->txn, c->f->dbi[FSM_DB_POOLS], &k, &v, 0));
-}
-
-static void bucket_of(const struct pool_rec *p, struct fsm_bucket *b)
-{
-    b->capacity = p->capacity;
-    b->refill = p->refill;
-    b->tokens = p->tokens;
-    b->carry = p->carry;
-    b->last_ms = p->last_ms;
-}
-
-static void info_of(const char *name,
-                    const struct pool_rec *p,
-                    int64_t now,
-                    struct tp_pool_info *out)
-{
-    struct fsm_bucket b;
-    bucket_of(p, &b);
-    fsm_bucket_advance(&b, now);
-    memset(out, 0, sizeof(*out));
-    snprintf(out->name, sizeof(out->name), "%s", name);
-    out->capacity = p->capacity;
-    out->refill = p->refill;
-    out->price = p->price;
-    snprintf(out->kind, sizeof(out->kind), "%s", p->kind);
-    out->tokens = b.tokens;
-    out->created_ms = p->created_ms;
-}
-
-/* A status for a failed lookup: NOT_FOUND with a message, or a local
- * error that aborts the command. */
-static int lookup_failed(struct fsm_res *res, int rv, const char *name)
-{
-    if (rv == QM_NOT_FOUND) {
-        fsm__res_fail(res, QM_NOT_FOUND, "no pool named '%s'", name);
-        return QM_OK;
+    if (sum > pc->capacity) {
+        fsm__res_fail(res, QM_INVALID,
+                      "the shares hold more than the pool's capacity");
+        return false;
     }
-    if (rv == QM_INVALID) {
-        fsm__res_fail(res, QM_INVALID, "'%s' is not a valid pool name", name);
-        return QM_OK;
-    }
-    return rv;
+    return true;
 }
 
 int fsm__pool_create(struct fsm_ctx *c,
@@ -115,14 +72,17 @@ int fsm__pool_create(struct fsm_ctx *c,
                      struct fsm_res *res)
 {
     const struct tp_pool_create *pc = &a->pool_create;
-    struct pool_rec p;
-    int rv = pool_load(c, pc->name, &p);
+    struct fsm_pool p;
+    int rv = fsm__pool_load(c, pc->name, &p);
     if (rv == QM_OK) {
         fsm__res_fail(res, QM_EXISTS, "pool '%s' already exists", pc->name);
         return QM_OK;
     }
     if (rv != QM_NOT_FOUND) {
-        return lookup_failed(res, rv, pc->name);
+        return fsm__lookup_failed(res, rv, "pool", pc->name);
+    }
+    if (!valid_layout(c, pc, res, &rv)) {
+        return rv;
     }
     MDB_stat st;
     int rc = mdb_stat(c->txn, c->f->dbi[FSM_DB_POOLS], &st);
@@ -139,11 +99,19 @@ int fsm__pool_create(struct fsm_ctx *c,
     p.capacity = pc->capacity;
     p.refill = pc->refill;
     p.price = pc->price;
-    snprintf(p.kind, sizeof(p.kind), "shared");
+    p.kind = pc->kind == 0 ? TP_KIND_SHARED : pc->kind;
+    memcpy(p.owner, pc->owner, sizeof(p.owner));
     p.tokens = pc->capacity;
-    p.last_ms = c->now;
-    p.created_ms = c->now;
-    return pool_store(c, pc->name, &p);
+    p.nshares = pc->nshares;
+    for (uint32_t i = 0; i < pc->nshares; i++) {
+        struct fsm_share *s = &p.shares[i];
+        s->tier = pc->shares[i].tier;
+        memcpy(s->client, pc->shares[i].client, sizeof(s->client));
+        s->capacity = s->tokens = pc->shares[i].amount;
+        p.tokens -= s->capacity;
+    }
+    p.last_ms = p.created_ms = c->now;
+    return fsm__pool_store(c, pc->name, &p);
 }
 
 int fsm__pool_delete(struct fsm_ctx *c,
@@ -152,13 +120,12 @@ int fsm__pool_delete(struct fsm_ctx *c,
 {
     const char *name = a->pool_name.name;
     if (!qm_valid_name(name, strlen(name))) {
-        return lookup_failed(res, QM_INVALID, name);
+        return fsm__lookup_failed(res, QM_INVALID, "pool", name);
     }
     MDB_val k = {strlen(name), (void *)name};
     int rc = mdb_del(c->txn, c->f->dbi[FSM_DB_POOLS], &k, NULL);
     if (rc == MDB_NOTFOUND) {
-        fsm__res_fail(res, QM_NOT_FOUND, "no pool named '%s'", name);
-        return QM_OK;
+        return fsm__lookup_failed(res, QM_NOT_FOUND, "pool", name);
     }
     return fsm__err_from_mdb(rc);
 }
@@ -168,53 +135,53 @@ int fsm__pool_acquire(struct fsm_ctx *c,
                       struct fsm_res *res)
 {
     const struct tp_acquire *aq = &a->acquire;
-    struct pool_rec p;
-    int rv = pool_load(c, aq->pool, &p);
+    struct fsm_pool p;
+    struct fsm_client cl;
+    struct fsm_who who = {aq->client, 0};
+    int rv = fsm__pool_load(c, aq->pool, &p);
     if (rv != QM_OK) {
-        return lookup_failed(res, rv, aq->pool);
+        return fsm__lookup_failed(res, rv, "pool", aq->pool);
     }
-    if (aq->amount > p.capacity) {
-        fsm__res_fail(res, QM_INVALID,
-                      "pool '%s' holds at most %lld.%03lld units; asked for "
-                      "%lld.%03lld",
-                      aq->pool, (long long)(p.capacity / 1000),
-                      (long long)(p.capacity % 1000),
-                      (long long)(aq->amount / 1000),
-                      (long long)(aq->amount % 1000));
-        return QM_OK;
+    if (aq->client[0] != '\0') {
+        rv = fsm__client_load(c, aq->client, &cl);
+        if (rv != QM_OK) {
+            return fsm__lookup_failed(res, rv, "client", aq->client);
+        }
+        who.tier = cl.tier;
     }
-    struct fsm_bucket b;
-    bucket_of(&p, &b);
-    fsm_bucket_advance(&b, c->now);
+    fsm_pool_advance(&p, c->now);
     struct tp_acquire_result *out = &res->body.acquire;
     memset(out, 0, sizeof(*out));
-    if (!fsm_bucket_take(&b, aq->amount)) {
-        int64_t wait = fsm_bucket_wait_ms(&b, aq->amount);
-        if (wait < 0) {
-            fsm__res_fail(res, QM_DENIED,
-                          "pool '%s' has too few tokens and no refill",
-                          aq->pool);
-        } else {
-            fsm__res_fail(res, QM_DENIED, "pool '%s' has too few tokens",
-                          aq->pool);
-            res->retry_after_ms = wait;
-            out->retry_after_ms = wait;
-        }
-        out->tokens = b.tokens;
+    if (fsm_pool_refuse(aq->pool, &p, &who, aq->amount, res)) {
+        out->tokens = fsm_pool_available(&p, &who);
+        out->retry_after_ms = res->retry_after_ms;
         res->body_schema = &tp_acquire_result_schema;
         return QM_OK;
     }
-    p.tokens = b.tokens;
-    p.carry = b.carry;
-    p.last_ms = b.last_ms;
-    rv = pool_store(c, aq->pool, &p);
-    if (rv != QM_OK) {
-        return rv;
+    int64_t cost = fsm_cost(aq->amount, p.price);
+    if (aq->client[0] != '\0') {
+        bool ok;
+        rv = fsm__budget_check(c, aq->client, &cl, cost, res, &ok);
+        if (rv != QM_OK || !ok) {
+            return rv;
+        }
+    }
+    fsm_pool_take(&p, &who, aq->amount);
+    rv = fsm__pool_store(c, aq->pool, &p);
+    if (rv == QM_OK && aq->client[0] != '\0') {
+        rv = fsm__charge(c, aq->client, aq->pool, aq->amount, cost);
+        if (rv == QM_OK) {
+            rv = fsm__budget_alerts(c, aq->client, &cl);
+        }
+    }
+    if (rv == QM_OK) {
+        rv = fsm__pool_low_alert(c, aq->pool, &p);
     }
     out->granted = true;
-    out->tokens = b.tokens;
+    out->tokens = fsm_pool_available(&p, &who);
+    out->cost = aq->client[0] != '\0' ? cost : 0;
     res->body_schema = &tp_acquire_result_schema;
-    return QM_OK;
+    return rv;
 }
 
 int fsm__pool_get(struct fsm_ctx *c,
@@ -222,12 +189,13 @@ int fsm__pool_get(struct fsm_ctx *c,
                   struct fsm_res *res)
 {
     const char *name = a->pool_name.name;
-    struct pool_rec p;
-    int rv = pool_load(c, name, &p);
+    struct fsm_pool p;
+    int rv = fsm__pool_load(c, name, &p);
     if (rv != QM_OK) {
-        return lookup_failed(res, rv, name);
+        return fsm__lookup_failed(res, rv, "pool", name);
     }
-    info_of(name, &p, c->now, &res->body.pool);
+    fsm_pool_advance(&p, c->now);
+    fsm_pool_info(name, &p, &res->body.pool);
     res->body_schema = &tp_pool_info_schema;
     return QM_OK;
 }
@@ -264,16 +232,19 @@ int fsm__pool_list(struct fsm_ctx *c,
             break;
         }
         char name[QM_NAME_MAX + 1];
-        struct pool_rec p;
-        char err[QM_ERRMSG_SIZE];
-        if (k.mv_size > QM_NAME_MAX || qm_decode(&pool_rec_schema, v.mv_data,
-                                                 v.mv_size, &p, err) != QM_OK) {
+        struct fsm_pool p;
+        if (k.mv_size > QM_NAME_MAX) {
             rv = QM_ECORRUPT;
             break;
         }
         memcpy(name, k.mv_data, k.mv_size);
         name[k.mv_size] = '\0';
-        info_of(name, &p, c->now, &page->pools[page->npools++]);
+        rv = fsm__pool_load(c, name, &p);
+        if (rv != QM_OK) {
+            break;
+        }
+        fsm_pool_advance(&p, c->now);
+        fsm_pool_info(name, &p, &page->pools[page->npools++]);
     }
     mdb_cursor_close(cur);
     if (rv == QM_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {

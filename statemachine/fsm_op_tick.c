@@ -1,11 +1,14 @@
 /* TICK: the leader's heartbeat into the state machine. It carries no
  * arguments; its entry's time stamp advances cluster time, and it runs
- * everything that expires with time (design.md rule 2). */
+ * everything that expires with time (design.md rule 2): idle sessions and
+ * reservations whose lease ended. */
 #include "fsm_internal.h"
+#include "qm_err.h"
 
 int fsm__tick(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res)
 {
     (void)a;
     (void)res;
-    return fsm__session_expire(c);
+    int rv = fsm__session_expire(c);
+    return rv == QM_OK ? fsm__res_expire(c) : rv;
 }

@@ -83,11 +83,22 @@ static const struct qm_field digest_fields[] = {
 };
 QM_SCHEMA(tp_digest_schema, struct tp_digest, digest_fields);
 
+static const struct qm_field share_fields[] = {
+    QM_U64(struct tp_share, 0, tier, 0, 0, TP_TIERS),
+    QM_STR(struct tp_share, 1, client, QM_FF_NAME),
+    QM_I64(struct tp_share, 2, amount, QM_FF_REQ, 1, QM_TOKENS_MAX),
+    QM_I64(struct tp_share, 3, tokens, 0, 0, QM_TOKENS_MAX),
+};
+QM_SCHEMA(tp_share_schema, struct tp_share, share_fields);
+
 static const struct qm_field pool_create_fields[] = {
     QM_STR(struct tp_pool_create, 0, name, QM_FF_REQ | QM_FF_NAME),
     QM_I64(struct tp_pool_create, 1, capacity, QM_FF_REQ, 1, QM_TOKENS_MAX),
     QM_I64(struct tp_pool_create, 2, refill, 0, 0, QM_REFILL_MAX),
     QM_I64(struct tp_pool_create, 3, price, 0, 0, QM_PRICE_MAX),
+    QM_U64(struct tp_pool_create, 4, kind, 0, 0, TP_KIND_DEDICATED),
+    QM_STR(struct tp_pool_create, 5, owner, QM_FF_NAME),
+    QM_LIST(struct tp_pool_create, 6, shares, nshares, tp_share_schema, 0),
 };
 QM_SCHEMA(tp_pool_create_schema, struct tp_pool_create, pool_create_fields);
 
@@ -101,9 +112,11 @@ static const struct qm_field pool_info_fields[] = {
     QM_I64(struct tp_pool_info, 1, capacity, 0, 0, QM_TOKENS_MAX),
     QM_I64(struct tp_pool_info, 2, refill, 0, 0, QM_REFILL_MAX),
     QM_I64(struct tp_pool_info, 3, price, 0, 0, QM_PRICE_MAX),
-    QM_STR(struct tp_pool_info, 4, kind, QM_FF_NAME),
+    QM_U64(struct tp_pool_info, 4, kind, 0, 0, TP_KIND_DEDICATED),
     QM_I64(struct tp_pool_info, 5, tokens, 0, 0, QM_TOKENS_MAX),
     QM_I64(struct tp_pool_info, 6, created_ms, 0, 0, QM_TIME_MAX),
+    QM_STR(struct tp_pool_info, 7, owner, QM_FF_NAME),
+    QM_LIST(struct tp_pool_info, 8, shares, nshares, tp_share_schema, 0),
 };
 QM_SCHEMA(tp_pool_info_schema, struct tp_pool_info, pool_info_fields);
 
@@ -122,6 +135,7 @@ QM_SCHEMA(tp_pool_page_schema, struct tp_pool_page, pool_page_fields);
 static const struct qm_field acquire_fields[] = {
     QM_STR(struct tp_acquire, 0, pool, QM_FF_REQ | QM_FF_NAME),
     QM_I64(struct tp_acquire, 1, amount, QM_FF_REQ, 1, QM_TOKENS_MAX),
+    QM_STR(struct tp_acquire, 2, client, QM_FF_NAME),
 };
 QM_SCHEMA(tp_acquire_schema, struct tp_acquire, acquire_fields);
 
@@ -129,10 +143,225 @@ static const struct qm_field acquire_result_fields[] = {
     QM_BOOL(struct tp_acquire_result, 0, granted, 0),
     QM_I64(struct tp_acquire_result, 1, tokens, 0, 0, QM_TOKENS_MAX),
     QM_I64(struct tp_acquire_result, 2, retry_after_ms, 0, 0, INT64_MAX),
+    QM_I64(struct tp_acquire_result, 3, cost, 0, 0, QM_MONEY_MAX),
 };
 QM_SCHEMA(tp_acquire_result_schema,
           struct tp_acquire_result,
           acquire_result_fields);
+
+/* ---- the ledger ---- */
+
+static const struct qm_field tier_info_fields[] = {
+    QM_U64(struct tp_tier_info, 0, tier, QM_FF_REQ, 1, TP_TIERS),
+    QM_I64(struct tp_tier_info, 1, priority, 0, 0, 40),
+    QM_I64(struct tp_tier_info, 2, max_concurrent, 0, 0, QM_RESERVATIONS_MAX),
+    QM_I64(struct tp_tier_info, 3, budget, 0, 0, QM_MONEY_MAX),
+    QM_BOOL(struct tp_tier_info, 4, custom, 0),
+};
+QM_SCHEMA(tp_tier_info_schema, struct tp_tier_info, tier_info_fields);
+
+static const struct qm_field tier_set_fields[] = {
+    QM_U64(struct tp_tier_set, 0, tier, QM_FF_REQ, 1, TP_TIERS),
+    QM_U64(struct tp_tier_set,
+           1,
+           set,
+           QM_FF_REQ,
+           1,
+           TP_SET_PRIORITY | TP_SET_MAX_CONCURRENT | TP_SET_BUDGET),
+    QM_I64(struct tp_tier_set, 2, priority, 0, 0, 40),
+    QM_I64(struct tp_tier_set, 3, max_concurrent, 0, 0, QM_RESERVATIONS_MAX),
+    QM_I64(struct tp_tier_set, 4, budget, 0, 0, QM_MONEY_MAX),
+    QM_BOOL(struct tp_tier_set, 5, custom, 0),
+};
+QM_SCHEMA(tp_tier_set_schema, struct tp_tier_set, tier_set_fields);
+
+static const struct qm_field tier_id_fields[] = {
+    QM_U64(struct tp_tier_id, 0, tier, QM_FF_REQ, 1, TP_TIERS),
+};
+QM_SCHEMA(tp_tier_id_schema, struct tp_tier_id, tier_id_fields);
+
+static const struct qm_field tier_list_fields[] = {
+    QM_LIST(struct tp_tier_list, 0, tiers, ntiers, tp_tier_info_schema, 0),
+};
+QM_SCHEMA(tp_tier_list_schema, struct tp_tier_list, tier_list_fields);
+
+static const struct qm_field client_create_fields[] = {
+    QM_STR(struct tp_client_create, 0, id, QM_FF_REQ | QM_FF_NAME),
+    QM_U64(struct tp_client_create, 1, tier, QM_FF_REQ, 1, TP_TIERS),
+    QM_BOOL(struct tp_client_create, 2, has_budget, 0),
+    QM_I64(struct tp_client_create, 3, budget, 0, 0, QM_MONEY_MAX),
+};
+QM_SCHEMA(tp_client_create_schema,
+          struct tp_client_create,
+          client_create_fields);
+
+static const struct qm_field client_set_fields[] = {
+    QM_STR(struct tp_client_set, 0, id, QM_FF_REQ | QM_FF_NAME),
+    QM_U64(struct tp_client_set,
+           1,
+           set,
+           QM_FF_REQ,
+           1,
+           TP_SET_TIER | TP_SET_BUDGET),
+    QM_U64(struct tp_client_set, 2, tier, 0, 0, TP_TIERS),
+    QM_BOOL(struct tp_client_set, 3, budget_default, 0),
+    QM_I64(struct tp_client_set, 4, budget, 0, 0, QM_MONEY_MAX),
+};
+QM_SCHEMA(tp_client_set_schema, struct tp_client_set, client_set_fields);
+
+static const struct qm_field client_id_fields[] = {
+    QM_STR(struct tp_client_id, 0, id, QM_FF_REQ | QM_FF_NAME),
+};
+QM_SCHEMA(tp_client_id_schema, struct tp_client_id, client_id_fields);
+
+static const struct qm_field client_info_fields[] = {
+    QM_STR(struct tp_client_info, 0, id, QM_FF_REQ | QM_FF_NAME),
+    QM_U64(struct tp_client_info, 1, tier, QM_FF_REQ, 1, TP_TIERS),
+    QM_BOOL(struct tp_client_info, 2, unlimited, 0),
+    QM_BOOL(struct tp_client_info, 3, own_budget, 0),
+    QM_I64(struct tp_client_info, 4, budget, 0, 0, QM_MONEY_MAX),
+    QM_I64(struct tp_client_info, 5, spent, 0, 0, INT64_MAX),
+    QM_I64(struct tp_client_info, 6, reserved, 0, 0, INT64_MAX),
+    QM_U64(struct tp_client_info, 7, open, 0, 0, QM_RESERVATIONS_MAX),
+    QM_U64(struct tp_client_info, 8, month, 0, 0, 999912),
+    QM_I64(struct tp_client_info, 9, created_ms, 0, 0, QM_TIME_MAX),
+};
+QM_SCHEMA(tp_client_info_schema, struct tp_client_info, client_info_fields);
+
+static const struct qm_field client_page_fields[] = {
+    QM_LIST(struct tp_client_page,
+            0,
+            clients,
+            nclients,
+            tp_client_info_schema,
+            0),
+    QM_BOOL(struct tp_client_page, 1, more, 0),
+};
+QM_SCHEMA(tp_client_page_schema, struct tp_client_page, client_page_fields);
+
+static const struct qm_field amount_fields[] = {
+    QM_STR(struct tp_amount, 0, pool, QM_FF_REQ | QM_FF_NAME),
+    QM_I64(struct tp_amount, 1, amount, QM_FF_REQ, 0, QM_TOKENS_MAX),
+};
+QM_SCHEMA(tp_amount_schema, struct tp_amount, amount_fields);
+
+static const struct qm_field reserve_fields[] = {
+    QM_STR(struct tp_reserve, 0, client, QM_FF_REQ | QM_FF_NAME),
+    QM_I64(struct tp_reserve, 1, ttl_ms, 0, 0, QM_RES_TTL_MAX_MS),
+    QM_LIST(struct tp_reserve, 2, amounts, namounts, tp_amount_schema, 0),
+};
+QM_SCHEMA(tp_reserve_schema, struct tp_reserve, reserve_fields);
+
+static const struct qm_field reserve_result_fields[] = {
+    QM_U64(struct tp_reserve_result, 0, id, 0, 0, UINT64_MAX),
+    QM_I64(struct tp_reserve_result, 1, expires_at_ms, 0, 0, QM_TIME_MAX),
+    QM_I64(struct tp_reserve_result, 2, estimate, 0, 0, INT64_MAX),
+    QM_I64(struct tp_reserve_result, 3, retry_after_ms, 0, 0, INT64_MAX),
+};
+QM_SCHEMA(tp_reserve_result_schema,
+          struct tp_reserve_result,
+          reserve_result_fields);
+
+static const struct qm_field commit_fields[] = {
+    QM_U64(struct tp_commit, 0, id, QM_FF_REQ, 1, UINT64_MAX),
+    QM_LIST(struct tp_commit, 1, used, nused, tp_amount_schema, 0),
+    QM_BOOL(struct tp_commit, 2, has_used_one, 0),
+    QM_I64(struct tp_commit, 3, used_one, 0, 0, QM_TOKENS_MAX),
+};
+QM_SCHEMA(tp_commit_schema, struct tp_commit, commit_fields);
+
+static const struct qm_field res_id_fields[] = {
+    QM_U64(struct tp_res_id, 0, id, QM_FF_REQ, 1, UINT64_MAX),
+};
+QM_SCHEMA(tp_res_id_schema, struct tp_res_id, res_id_fields);
+
+static const struct qm_field charge_fields[] = {
+    QM_I64(struct tp_charge, 0, cost, 0, 0, INT64_MAX),
+};
+QM_SCHEMA(tp_charge_schema, struct tp_charge, charge_fields);
+
+static const struct qm_field res_info_fields[] = {
+    QM_U64(struct tp_res_info, 0, id, QM_FF_REQ, 1, UINT64_MAX),
+    QM_STR(struct tp_res_info, 1, client, QM_FF_REQ | QM_FF_NAME),
+    QM_LIST(struct tp_res_info, 2, amounts, namounts, tp_amount_schema, 0),
+    QM_I64(struct tp_res_info, 3, estimate, 0, 0, INT64_MAX),
+    QM_I64(struct tp_res_info, 4, created_ms, 0, 0, QM_TIME_MAX),
+    QM_I64(struct tp_res_info, 5, expires_at_ms, 0, 0, QM_TIME_MAX),
+};
+QM_SCHEMA(tp_res_info_schema, struct tp_res_info, res_info_fields);
+
+static const struct qm_field res_list_args_fields[] = {
+    QM_STR(struct tp_res_list_args, 0, client, QM_FF_NAME),
+    QM_U64(struct tp_res_list_args, 1, after, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_res_list_args, 2, limit, 0, 0, QM_PAGE_MAX),
+};
+QM_SCHEMA(tp_res_list_args_schema,
+          struct tp_res_list_args,
+          res_list_args_fields);
+
+static const struct qm_field res_page_fields[] = {
+    QM_LIST(struct tp_res_page, 0, res, nres, tp_res_info_schema, 0),
+    QM_BOOL(struct tp_res_page, 1, more, 0),
+};
+QM_SCHEMA(tp_res_page_schema, struct tp_res_page, res_page_fields);
+
+static const struct qm_field usage_args_fields[] = {
+    QM_STR(struct tp_usage_args, 0, client, QM_FF_REQ | QM_FF_NAME),
+    QM_U64(struct tp_usage_args, 1, month, 0, 0, 999912),
+    QM_STR(struct tp_usage_args, 2, after, QM_FF_NAME),
+    QM_U64(struct tp_usage_args, 3, limit, 0, 0, QM_PAGE_MAX),
+};
+QM_SCHEMA(tp_usage_args_schema, struct tp_usage_args, usage_args_fields);
+
+static const struct qm_field pool_usage_fields[] = {
+    QM_STR(struct tp_pool_usage, 0, pool, QM_FF_REQ | QM_FF_NAME),
+    QM_I64(struct tp_pool_usage, 1, units, 0, 0, INT64_MAX),
+    QM_I64(struct tp_pool_usage, 2, cost, 0, 0, INT64_MAX),
+};
+QM_SCHEMA(tp_pool_usage_schema, struct tp_pool_usage, pool_usage_fields);
+
+static const struct qm_field usage_fields[] = {
+    QM_STR(struct tp_usage, 0, client, QM_FF_REQ | QM_FF_NAME),
+    QM_U64(struct tp_usage, 1, month, 0, 0, 999912),
+    QM_I64(struct tp_usage, 2, spent, 0, 0, INT64_MAX),
+    QM_LIST(struct tp_usage, 3, pools, npools, tp_pool_usage_schema, 0),
+    QM_BOOL(struct tp_usage, 4, more, 0),
+};
+QM_SCHEMA(tp_usage_schema, struct tp_usage, usage_fields);
+
+static const struct qm_field estimate_args_fields[] = {
+    QM_LIST(struct tp_estimate_args, 0, amounts, namounts, tp_amount_schema, 0),
+};
+QM_SCHEMA(tp_estimate_args_schema,
+          struct tp_estimate_args,
+          estimate_args_fields);
+
+static const struct qm_field estimate_fields[] = {
+    QM_I64(struct tp_estimate, 0, cost, 0, 0, INT64_MAX),
+};
+QM_SCHEMA(tp_estimate_schema, struct tp_estimate, estimate_fields);
+
+static const struct qm_field alert_fields[] = {
+    QM_U64(struct tp_alert, 0, id, QM_FF_REQ, 1, UINT64_MAX),
+    QM_STR(struct tp_alert, 1, kind, QM_FF_REQ | QM_FF_NAME),
+    QM_STR(struct tp_alert, 2, subject, QM_FF_TEXT),
+    QM_STR(struct tp_alert, 3, severity, QM_FF_NAME),
+    QM_I64(struct tp_alert, 4, at_ms, 0, 0, QM_TIME_MAX),
+    QM_STR(struct tp_alert, 5, message, QM_FF_TEXT),
+};
+QM_SCHEMA(tp_alert_schema, struct tp_alert, alert_fields);
+
+static const struct qm_field alert_args_fields[] = {
+    QM_U64(struct tp_alert_args, 0, after, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_alert_args, 1, limit, 0, 0, QM_PAGE_MAX),
+};
+QM_SCHEMA(tp_alert_args_schema, struct tp_alert_args, alert_args_fields);
+
+static const struct qm_field alert_page_fields[] = {
+    QM_LIST(struct tp_alert_page, 0, alerts, nalerts, tp_alert_schema, 0),
+    QM_BOOL(struct tp_alert_page, 1, more, 0),
+};
+QM_SCHEMA(tp_alert_page_schema, struct tp_alert_page, alert_page_fields);
 
 /* ---- operations ---- */
 

@@ -121,12 +121,41 @@ struct tp_digest
     char digest[33]; /* 128 bits in hex */
 };
 
+/* Client tiers (seed 004), in priority order. */
+enum tp_tier {
+    TP_TIER_ENTERPRISE = 1,
+    TP_TIER_PREMIUM,
+    TP_TIER_STANDARD,
+    TP_TIER_BASIC,
+};
+#define TP_TIERS 4
+
+/* Pool kinds. */
+enum tp_kind {
+    TP_KIND_SHARED = 1, /* any client */
+    TP_KIND_RESERVED,   /* shares set aside per client or tier */
+    TP_KIND_DEDICATED,  /* one client only */
+};
+
+/* A share of a reserved pool, set aside for a client or for a tier. */
+struct tp_share
+{
+    uint64_t tier;                /* the tier it belongs to, or 0 */
+    char client[QM_NAME_MAX + 1]; /* the client it belongs to, if no tier */
+    int64_t amount;               /* milli-units set aside */
+    int64_t tokens;               /* in replies: available in the share now */
+};
+
 struct tp_pool_create
 {
     char name[QM_NAME_MAX + 1];
-    int64_t capacity; /* milli-units */
-    int64_t refill;   /* milli-units per second */
-    int64_t price;    /* nano-dollars per unit */
+    int64_t capacity;            /* milli-units */
+    int64_t refill;              /* milli-units per second */
+    int64_t price;               /* nano-dollars per unit */
+    uint64_t kind;               /* enum tp_kind; 0 = shared */
+    char owner[QM_NAME_MAX + 1]; /* dedicated pools */
+    uint32_t nshares;
+    struct tp_share shares[QM_SHARES_MAX];
 };
 
 struct tp_pool_name
@@ -140,9 +169,12 @@ struct tp_pool_info
     int64_t capacity;
     int64_t refill;
     int64_t price;
-    char kind[16];
-    int64_t tokens; /* available now (at the answering node's cluster time) */
+    uint64_t kind;
+    int64_t tokens; /* available to anyone now (the unreserved part) */
     int64_t created_ms;
+    char owner[QM_NAME_MAX + 1];
+    uint32_t nshares;
+    struct tp_share shares[QM_SHARES_MAX];
 };
 
 struct tp_list_args
@@ -161,14 +193,227 @@ struct tp_pool_page
 struct tp_acquire
 {
     char pool[QM_NAME_MAX + 1];
-    int64_t amount; /* milli-units */
+    int64_t amount;               /* milli-units */
+    char client[QM_NAME_MAX + 1]; /* optional: charge and check this client */
 };
 
 struct tp_acquire_result
 {
     bool granted;
-    int64_t tokens;         /* left in the pool after the call */
+    int64_t tokens;         /* left for the caller after the call */
     int64_t retry_after_ms; /* when denied: time until @amount is there */
+    int64_t cost;           /* micro-dollars charged to the client */
+};
+
+/* ---- the ledger ---- */
+
+/* Tier parameters. A tier's budget applies to clients without their own;
+ * @custom means the tier has none (each client sets one, or has none). */
+struct tp_tier_info
+{
+    uint64_t tier;
+    int64_t priority;       /* queue points, 0..40 */
+    int64_t max_concurrent; /* open reservations per client */
+    int64_t budget;         /* micro-dollars per month */
+    bool custom;
+};
+
+enum tp_tier_set_field {
+    TP_SET_PRIORITY = 1u << 0,
+    TP_SET_MAX_CONCURRENT = 1u << 1,
+    TP_SET_BUDGET = 1u << 2, /* @budget, or @custom for none */
+    TP_SET_TIER = 1u << 3,   /* clients */
+};
+
+struct tp_tier_set
+{
+    uint64_t tier;
+    uint64_t set; /* enum tp_tier_set_field */
+    int64_t priority;
+    int64_t max_concurrent;
+    int64_t budget;
+    bool custom;
+};
+
+struct tp_tier_id
+{
+    uint64_t tier;
+};
+
+struct tp_tier_list
+{
+    uint32_t ntiers;
+    struct tp_tier_info tiers[TP_TIERS];
+};
+
+struct tp_client_create
+{
+    char id[QM_NAME_MAX + 1];
+    uint64_t tier;
+    bool has_budget; /* else the tier's budget applies */
+    int64_t budget;  /* micro-dollars per month */
+};
+
+struct tp_client_set
+{
+    char id[QM_NAME_MAX + 1];
+    uint64_t set; /* TP_SET_TIER, TP_SET_BUDGET */
+    uint64_t tier;
+    bool budget_default; /* with TP_SET_BUDGET: back to the tier's */
+    int64_t budget;
+};
+
+struct tp_client_id
+{
+    char id[QM_NAME_MAX + 1];
+};
+
+struct tp_client_info
+{
+    char id[QM_NAME_MAX + 1];
+    uint64_t tier;
+    bool unlimited;   /* no budget applies */
+    bool own_budget;  /* the budget is the client's, not the tier's */
+    int64_t budget;   /* micro-dollars per month */
+    int64_t spent;    /* this month, micro-dollars */
+    int64_t reserved; /* estimated cost of open reservations */
+    uint64_t open;    /* open reservations */
+    uint64_t month;   /* YYYYMM of cluster time */
+    int64_t created_ms;
+};
+
+struct tp_client_page
+{
+    uint32_t nclients;
+    struct tp_client_info clients[QM_PAGE_MAX];
+    bool more;
+};
+
+struct tp_amount
+{
+    char pool[QM_NAME_MAX + 1];
+    int64_t amount; /* milli-units */
+};
+
+struct tp_reserve
+{
+    char client[QM_NAME_MAX + 1];
+    int64_t ttl_ms; /* 0 = QM_RES_TTL_MS */
+    uint32_t namounts;
+    struct tp_amount amounts[QM_RES_POOLS_MAX];
+};
+
+struct tp_reserve_result
+{
+    uint64_t id;
+    int64_t expires_at_ms;
+    int64_t estimate;       /* micro-dollars held against the budget */
+    int64_t retry_after_ms; /* when denied */
+};
+
+/* Commit: either @used (one entry per pool of the reservation), or
+ * @has_used_one for a one-pool reservation, or neither: all used. */
+struct tp_commit
+{
+    uint64_t id;
+    uint32_t nused;
+    struct tp_amount used[QM_RES_POOLS_MAX];
+    bool has_used_one;
+    int64_t used_one;
+};
+
+struct tp_res_id
+{
+    uint64_t id;
+};
+
+struct tp_charge
+{
+    int64_t cost; /* micro-dollars charged */
+};
+
+struct tp_res_info
+{
+    uint64_t id;
+    char client[QM_NAME_MAX + 1];
+    uint32_t namounts;
+    struct tp_amount amounts[QM_RES_POOLS_MAX];
+    int64_t estimate;
+    int64_t created_ms;
+    int64_t expires_at_ms;
+};
+
+struct tp_res_list_args
+{
+    char client[QM_NAME_MAX + 1]; /* "" = every client */
+    uint64_t after;               /* reservation id */
+    uint64_t limit;
+};
+
+struct tp_res_page
+{
+    uint32_t nres;
+    struct tp_res_info res[QM_PAGE_MAX];
+    bool more;
+};
+
+struct tp_usage_args
+{
+    char client[QM_NAME_MAX + 1];
+    uint64_t month;              /* YYYYMM; 0 = this month */
+    char after[QM_NAME_MAX + 1]; /* pool */
+    uint64_t limit;
+};
+
+struct tp_pool_usage
+{
+    char pool[QM_NAME_MAX + 1];
+    int64_t units; /* milli-units used */
+    int64_t cost;  /* micro-dollars */
+};
+
+struct tp_usage
+{
+    char client[QM_NAME_MAX + 1];
+    uint64_t month;
+    int64_t spent;
+    uint32_t npools;
+    struct tp_pool_usage pools[QM_PAGE_MAX];
+    bool more;
+};
+
+struct tp_estimate_args
+{
+    uint32_t namounts;
+    struct tp_amount amounts[QM_RES_POOLS_MAX];
+};
+
+struct tp_estimate
+{
+    int64_t cost; /* micro-dollars */
+};
+
+struct tp_alert
+{
+    uint64_t id;
+    char kind[24]; /* pool_low, budget_high, budget_exceeded, ... */
+    char subject[QM_SUBJECT_MAX + 1];
+    char severity[16]; /* warning, critical */
+    int64_t at_ms;
+    char message[QM_MESSAGE_MAX + 1];
+};
+
+struct tp_alert_args
+{
+    uint64_t after; /* alert id */
+    uint64_t limit;
+};
+
+struct tp_alert_page
+{
+    uint32_t nalerts;
+    struct tp_alert alerts[QM_PAGE_MAX];
+    bool more;
 };
 
 extern const struct qm_schema tp_empty_schema;
@@ -183,6 +428,33 @@ extern const struct qm_schema tp_list_args_schema;
 extern const struct qm_schema tp_pool_page_schema;
 extern const struct qm_schema tp_acquire_schema;
 extern const struct qm_schema tp_acquire_result_schema;
+extern const struct qm_schema tp_share_schema;
+extern const struct qm_schema tp_tier_info_schema;
+extern const struct qm_schema tp_tier_set_schema;
+extern const struct qm_schema tp_tier_id_schema;
+extern const struct qm_schema tp_tier_list_schema;
+extern const struct qm_schema tp_client_create_schema;
+extern const struct qm_schema tp_client_set_schema;
+extern const struct qm_schema tp_client_id_schema;
+extern const struct qm_schema tp_client_info_schema;
+extern const struct qm_schema tp_client_page_schema;
+extern const struct qm_schema tp_amount_schema;
+extern const struct qm_schema tp_reserve_schema;
+extern const struct qm_schema tp_reserve_result_schema;
+extern const struct qm_schema tp_commit_schema;
+extern const struct qm_schema tp_res_id_schema;
+extern const struct qm_schema tp_charge_schema;
+extern const struct qm_schema tp_res_info_schema;
+extern const struct qm_schema tp_res_list_args_schema;
+extern const struct qm_schema tp_res_page_schema;
+extern const struct qm_schema tp_usage_args_schema;
+extern const struct qm_schema tp_pool_usage_schema;
+extern const struct qm_schema tp_usage_schema;
+extern const struct qm_schema tp_estimate_args_schema;
+extern const struct qm_schema tp_estimate_schema;
+extern const struct qm_schema tp_alert_schema;
+extern const struct qm_schema tp_alert_args_schema;
+extern const struct qm_schema tp_alert_page_schema;
 
 /* ---- operations ---- */
 
@@ -209,6 +481,29 @@ enum tp_class {
     X(POOL_DELETE, 19, TP_CLASS_WRITE, tp_pool_name_schema, tp_empty_schema)   \
     X(ACQUIRE, 20, TP_CLASS_WRITE, tp_acquire_schema,                          \
       tp_acquire_result_schema)                                                \
+    X(CLIENT_CREATE, 21, TP_CLASS_WRITE, tp_client_create_schema,              \
+      tp_empty_schema)                                                         \
+    X(CLIENT_SET, 22, TP_CLASS_WRITE, tp_client_set_schema, tp_empty_schema)   \
+    X(CLIENT_GET, 23, TP_CLASS_READ, tp_client_id_schema,                      \
+      tp_client_info_schema)                                                   \
+    X(CLIENT_LIST, 24, TP_CLASS_READ, tp_list_args_schema,                     \
+      tp_client_page_schema)                                                   \
+    X(TIER_GET, 25, TP_CLASS_READ, tp_tier_id_schema, tp_tier_info_schema)     \
+    X(TIER_SET, 26, TP_CLASS_WRITE, tp_tier_set_schema, tp_empty_schema)       \
+    X(TIER_LIST, 27, TP_CLASS_READ, tp_empty_schema, tp_tier_list_schema)      \
+    X(RESERVE, 28, TP_CLASS_WRITE, tp_reserve_schema,                          \
+      tp_reserve_result_schema)                                                \
+    X(COMMIT, 29, TP_CLASS_WRITE, tp_commit_schema, tp_charge_schema)          \
+    X(RELEASE, 30, TP_CLASS_WRITE, tp_res_id_schema, tp_charge_schema)         \
+    X(RESERVATION_LIST, 31, TP_CLASS_READ, tp_res_list_args_schema,            \
+      tp_res_page_schema)                                                      \
+    X(RESERVATION_GET, 32, TP_CLASS_READ, tp_res_id_schema,                    \
+      tp_res_info_schema)                                                      \
+    X(USAGE, 33, TP_CLASS_READ, tp_usage_args_schema, tp_usage_schema)         \
+    X(COST_ESTIMATE, 34, TP_CLASS_READ, tp_estimate_args_schema,               \
+      tp_estimate_schema)                                                      \
+    X(ALERT_LIST, 35, TP_CLASS_READ, tp_alert_args_schema,                     \
+      tp_alert_page_schema)                                                    \
     X(TICK, 64, TP_CLASS_INTERNAL, tp_empty_schema, tp_empty_schema)           \
     X(MEMBER_SET, 65, TP_CLASS_INTERNAL, tp_member_schema, tp_empty_schema)    \
     X(MEMBER_DEL, 66, TP_CLASS_INTERNAL, tp_member_id_schema, tp_empty_schema)
@@ -244,6 +539,18 @@ union tp_args {
     struct tp_pool_name pool_name;
     struct tp_list_args list;
     struct tp_acquire acquire;
+    struct tp_tier_set tier_set;
+    struct tp_tier_id tier_id;
+    struct tp_client_create client_create;
+    struct tp_client_set client_set;
+    struct tp_client_id client_id;
+    struct tp_reserve reserve;
+    struct tp_commit commit;
+    struct tp_res_id res_id;
+    struct tp_res_list_args res_list;
+    struct tp_usage_args usage;
+    struct tp_estimate_args estimate;
+    struct tp_alert_args alerts;
 };
 
 /* A request decoded down to its typed arguments. Spans borrow the input. */

@@ -91,7 +91,8 @@ int main(void)
     h_cluster_start(&c);
 
     struct qm_result res;
-    struct qm_pool_spec spec = {"stream", CAPACITY, 0, 1000};
+    struct qm_pool_spec spec = {
+        .name = "stream", .capacity = CAPACITY, .price = 1000};
     H_CHECK(qm_pool_create(c.client, &spec, &res) == QM_OK, "create: %s",
             res.message);
 

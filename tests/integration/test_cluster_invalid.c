@@ -82,7 +82,7 @@ int main(void)
     h_cluster_init(&c, "invalid", 1);
     h_cluster_start(&c);
     struct qm_result res;
-    struct qm_pool_spec spec = {"x", 100 * QM_MILLI, 0, 0};
+    struct qm_pool_spec spec = {.name = "x", .capacity = 100 * QM_MILLI};
     H_CHECK(qm_pool_create(c.client, &spec, &res) == QM_OK, "create");
 
     H_CHECK(nng_req0_open(&sock) == 0, "socket");
@@ -92,7 +92,7 @@ int main(void)
 
     uint8_t buf[2048];
     size_t n;
-    struct tp_acquire aq = {"x", QM_MILLI};
+    struct tp_acquire aq = {.pool = "x", .amount = QM_MILLI};
 
     /* A valid request first: the socket works. */
     n = build(buf, sizeof(buf), 1, TP_OP_ACQUIRE, 42, &tp_acquire_schema, &aq);

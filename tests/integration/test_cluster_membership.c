@@ -23,7 +23,7 @@ int main(void)
     h_cluster_init(&c, "membership", 3);
     h_cluster_start(&c);
     struct qm_result res;
-    struct qm_pool_spec spec = {"m", 1000 * QM_MILLI, 0, 0};
+    struct qm_pool_spec spec = {.name = "m", .capacity = 1000 * QM_MILLI};
     H_CHECK(qm_pool_create(c.client, &spec, &res) == QM_OK, "create: %s",
             res.message);
 

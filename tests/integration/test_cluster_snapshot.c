@@ -27,7 +27,7 @@ int main(void)
     h_cluster_start(&c);
 
     struct qm_result res;
-    struct qm_pool_spec spec = {"snap", 1000000 * QM_MILLI, 0, 0};
+    struct qm_pool_spec spec = {.name = "snap", .capacity = 1000000 * QM_MILLI};
     H_CHECK(qm_pool_create(c.client, &spec, &res) == QM_OK, "create: %s",
             res.message);
     acquire_many(&c, 50);

@@ -1,0 +1,132 @@
+/* Alerts: replicated records raised by the rules (a pool below 10% of its
+ * capacity, a client above 95% of its budget or past it), each kind and
+ * subject at most once per cooldown of cluster time. The QM_ALERTS_MAX most
+ * recent are kept. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fsm_internal.h"
+#include "qm_err.h"
+
+/* kind \0 subject */
+static size_t last_key(uint8_t *k, const char *kind, const char *subject)
+{
+    size_t a = strlen(kind), b = strlen(subject);
+    memcpy(k, kind, a);
+    k[a] = 0;
+    memcpy(k + a + 1, subject, b);
+    return a + 1 + b;
+}
+
+static int trim(struct fsm_ctx *c)
+{
+    MDB_stat st;
+    int rc = mdb_stat(c->txn, c->f->dbi[FSM_DB_ALERTS], &st);
+    if (rc != MDB_SUCCESS) {
+        return fsm__err_from_mdb(rc);
+    }
+    for (size_t n = st.ms_entries; n > QM_ALERTS_MAX; n--) {
+        MDB_cursor *cur;
+        rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_ALERTS], &cur);
+        if (rc != MDB_SUCCESS) {
+            return fsm__err_from_mdb(rc);
+        }
+        MDB_val k, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc == MDB_SUCCESS) {
+            rc = mdb_cursor_del(cur, 0);
+        }
+        mdb_cursor_close(cur);
+        if (rc != MDB_SUCCESS) {
+            return fsm__err_from_mdb(rc);
+        }
+    }
+    return QM_OK;
+}
+
+int fsm__alert(struct fsm_ctx *c,
+               const char *kind,
+               const char *subject,
+               const char *severity,
+               const char *fmt,
+               ...)
+{
+    uint8_t lk[32 + QM_SUBJECT_MAX];
+    size_t lklen = last_key(lk, kind, subject);
+    MDB_val v;
+    int rv = fsm__get(c, FSM_DB_ALERT_LAST, lk, lklen, &v);
+    if (rv == QM_OK && v.mv_size == 8) {
+        int64_t last = (int64_t)fsm__be64_get(v.mv_data);
+        if (c->now - last < QM_ALERT_COOLDOWN_MS) {
+            return QM_OK;
+        }
+    } else if (rv != QM_NOT_FOUND && rv != QM_OK) {
+        return rv;
+    }
+    struct tp_alert a;
+    memset(&a, 0, sizeof(a));
+    rv = fsm__next_id(c, "next_alert", &a.id);
+    if (rv != QM_OK) {
+        return rv;
+    }
+    snprintf(a.kind, sizeof(a.kind), "%s", kind);
+    snprintf(a.subject, sizeof(a.subject), "%s", subject);
+    snprintf(a.severity, sizeof(a.severity), "%s", severity);
+    a.at_ms = c->now;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a.message, sizeof(a.message), fmt, ap);
+    va_end(ap);
+    uint8_t key[8], at[8];
+    fsm__be64_put(key, a.id);
+    fsm__be64_put(at, (uint64_t)c->now);
+    rv = fsm__put_rec(c, FSM_DB_ALERTS, key, sizeof(key), &tp_alert_schema, &a);
+    if (rv == QM_OK) {
+        rv = fsm__put(c, FSM_DB_ALERT_LAST, lk, lklen, at, sizeof(at));
+    }
+    return rv == QM_OK ? trim(c) : rv;
+}
+
+int fsm__alert_list(struct fsm_ctx *c,
+                    const union tp_args *a,
+                    struct fsm_res *res)
+{
+    const struct tp_alert_args *aa = &a->alerts;
+    uint64_t limit = aa->limit == 0 ? QM_PAGE_MAX : aa->limit;
+    struct tp_alert_page *page = &res->body.alerts;
+    page->nalerts = 0;
+    page->more = false;
+    res->body_schema = &tp_alert_page_schema;
+    if (aa->after == UINT64_MAX) {
+        return QM_OK;
+    }
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_ALERTS], &cur);
+    if (rc != MDB_SUCCESS) {
+        return fsm__err_from_mdb(rc);
+    }
+    uint8_t start[8];
+    fsm__be64_put(start, aa->after + 1);
+    MDB_val k = {sizeof(start), start}, v;
+    int rv = QM_OK;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (page->nalerts == limit) {
+            page->more = true;
+            break;
+        }
+        char err[QM_ERRMSG_SIZE];
+        if (qm_decode(&tp_alert_schema, v.mv_data, v.mv_size,
+                      &page->alerts[page->nalerts], err) != QM_OK) {
+            rv = QM_ECORRUPT;
+            break;
+        }
+        page->nalerts++;
+    }
+    mdb_cursor_close(cur);
+    if (rv == QM_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        rv = fsm__err_from_mdb(rc);
+    }
+    return rv;
+}
