@@ -16,7 +16,11 @@ enum bench_mode {
     BENCH_ACQUIRE = 1,
     BENCH_READ,
     BENCH_STALE_READ,
+    BENCH_RESERVE_COMMIT,
 };
+
+/* Reservations a bench client keeps open at most (enterprise allows 100). */
+#define BENCH_SLOTS_PER_CLIENT 64
 
 struct bench_config
 {

@@ -20,9 +20,11 @@ static void usage(FILE *out)
         "\n"
         "  --cluster URLS      node API URLs (default $QM_CLUSTER, else\n"
         "                      tcp://127.0.0.1:7101)\n"
-        "  --mode MODE         acquire (1 unit from the pool per call), read\n"
-        "                      (linearizable pool get) or stale-read (the\n"
-        "                      addressed node's state); default acquire\n"
+        "  --mode MODE         acquire (1 unit from the pool per call),\n"
+        "                      reserve-commit (reserve 1 unit for a client,\n"
+        "                      then commit it: one operation is the cycle),\n"
+        "                      read (linearizable pool get) or stale-read\n"
+        "                      (the addressed node's state); default acquire\n"
         "  --inflight N        requests kept outstanding in total (1)\n"
         "  --connections N     clients they are spread over (1; each has a\n"
         "                      socket per node)\n"
@@ -44,6 +46,8 @@ static const char *mode_name(int m)
             return "acquire";
         case BENCH_READ:
             return "read";
+        case BENCH_RESERVE_COMMIT:
+            return "reserve-commit";
         default:
             return "stale-read";
     }
@@ -117,11 +121,13 @@ int main(int argc, char **argv)
                     cfg.mode = BENCH_READ;
                 } else if (strcmp(optarg, "stale-read") == 0) {
                     cfg.mode = BENCH_STALE_READ;
+                } else if (strcmp(optarg, "reserve-commit") == 0) {
+                    cfg.mode = BENCH_RESERVE_COMMIT;
                 } else {
                     fprintf(stderr,
-                            "qm-bench: --mode is acquire, read or "
-                            "stale-read (reserve-commit and queue come "
-                            "with the ledger and the queues)\n");
+                            "qm-bench: --mode is acquire, reserve-commit, "
+                            "read or stale-read (queue comes with the "
+                            "queues)\n");
                     return 2;
                 }
                 break;

@@ -28,6 +28,7 @@ struct slot
 {
     struct run *run;
     struct qm_client *client;
+    char who[32]; /* the ledger client of reserve-commit */
     int64_t started_ns;
 };
 
@@ -86,6 +87,29 @@ static void on_acquire(void *arg,
     next(arg, res->status);
 }
 
+static void on_commit(void *arg, const struct qm_result *res, int64_t cost)
+{
+    (void)cost;
+    next(arg, res->status);
+}
+
+/* A cycle is a reservation and its commit; a refused or failed
+ * reservation ends the cycle with its status. */
+static void on_reserve(void *arg,
+                       const struct qm_result *res,
+                       const struct qm_reserve *out)
+{
+    struct slot *s = arg;
+    if (res->status != QM_OK || out == NULL) {
+        next(s, res->status);
+        return;
+    }
+    int rv = qm_commit_async(s->client, out->id, NULL, 0, on_commit, s);
+    if (rv != QM_OK) {
+        next(s, rv);
+    }
+}
+
 static void on_call(void *arg, const struct qm_result *res, struct qm_span body)
 {
     (void)body;
@@ -102,6 +126,15 @@ static void issue(struct slot *s)
             rv = qm_acquire_async(s->client, r->pool.name, QM_MILLI, on_acquire,
                                   s);
             break;
+        case BENCH_RESERVE_COMMIT: {
+            struct qm_amount a;
+            memset(&a, 0, sizeof(a));
+            snprintf(a.pool, sizeof(a.pool), "%s", r->pool.name);
+            a.amount = QM_MILLI;
+            rv = qm_reserve_async(s->client, s->who, 30000, &a, 1, on_reserve,
+                                  s);
+            break;
+        }
         default:
             rv = qm__call(s->client, TP_OP_POOL_GET, &tp_pool_name_schema,
                           &r->pool,
@@ -132,6 +165,28 @@ static int prepare_pool(struct run *r)
         fprintf(stderr, "qm-bench: cannot create pool bench: %s\n",
                 res.message);
         return rv;
+    }
+    return QM_OK;
+}
+
+/* Ledger clients for reserve-commit: enterprise (no budget unless set),
+ * each holding at most BENCH_SLOTS_PER_CLIENT open reservations. */
+static int prepare_clients(struct run *r, struct slot *slots)
+{
+    for (unsigned i = 0; i < r->cfg->inflight; i++) {
+        snprintf(slots[i].who, sizeof(slots[i].who), "bench-%u",
+                 i / BENCH_SLOTS_PER_CLIENT);
+        if (i % BENCH_SLOTS_PER_CLIENT != 0) {
+            continue;
+        }
+        struct qm_result res;
+        int rv = qm_client_create(r->clients[0], slots[i].who,
+                                  QM_TIER_ENTERPRISE, false, 0, &res);
+        if (rv != QM_OK && rv != QM_EXISTS) {
+            fprintf(stderr, "qm-bench: cannot create client %s: %s\n",
+                    slots[i].who, res.message);
+            return rv;
+        }
     }
     return QM_OK;
 }
@@ -183,6 +238,9 @@ int bench_run(const struct bench_config *cfg, struct bench_result *out)
     }
     if (rv == QM_OK) {
         rv = prepare_pool(&r);
+    }
+    if (rv == QM_OK && cfg->mode == BENCH_RESERVE_COMMIT) {
+        rv = prepare_clients(&r, slots);
     }
     if (rv == QM_OK) {
         atomic_store(&r.outstanding, cfg->inflight);
