@@ -30,14 +30,14 @@
 /* The ledger: clients, tiers, reservations, money, alerts. */
 #define QM_MONEY_MAX 1000000000000000LL /* $10^9, in micro-dollars */
 #define QM_CLIENTS_MAX 100000
-#define QM_SHARES_MAX 16      /* reserved shares of one pool */
-#define QM_RES_POOLS_MAX 8    /* pools in one reservation */
+#define QM_SHARES_MAX 16   /* reserved shares of one pool */
+#define QM_RES_POOLS_MAX 8 /* pools in one reservation */
 #define QM_RESERVATIONS_MAX 1000000
 #define QM_RES_TTL_MS 60000LL /* default lease of a reservation */
 #define QM_RES_TTL_MAX_MS (24LL * 3600 * 1000)
-#define QM_ALERTS_MAX 1000    /* the most recent are kept */
+#define QM_ALERTS_MAX 1000 /* the most recent are kept */
 #define QM_ALERT_COOLDOWN_MS (5LL * 60 * 1000)
-#define QM_SUBJECT_MAX 160    /* an alert's subject */
+#define QM_SUBJECT_MAX 160 /* an alert's subject */
 
 /* Cluster. */
 #define QM_MEMBERS_MAX 16

@@ -230,8 +230,8 @@ int fsm__budget_alerts(struct fsm_ctx *c,
                           "client '%s' has spent %s of its %s budget", id, s,
                           bud);
     }
-    /* spent >= 95% of budget, in integers */
-    if (b.budget > 0 && spent * 100 >= b.budget * 95) {
+    /* above 95% of the budget, in integers */
+    if (b.budget > 0 && spent * 100 > b.budget * 95) {
         return fsm__alert(c, "budget_high", subject, "warning",
                           "client '%s' has spent %s of its %s budget", id, s,
                           bud);

@@ -49,6 +49,10 @@ int fsm__client_set(struct fsm_ctx *c,
     if (rv != QM_OK) {
         return fsm__lookup_failed(res, rv, "client", cs->id);
     }
+    if (cs->set & ~(uint64_t)(TP_SET_TIER | TP_SET_BUDGET)) {
+        fsm__res_fail(res, QM_INVALID, "a client has a tier and a budget");
+        return QM_OK;
+    }
     if ((cs->set & TP_SET_TIER) && cs->tier == 0) {
         fsm__res_fail(res, QM_INVALID, "a tier is needed");
         return QM_OK;
@@ -164,6 +168,12 @@ int fsm__tier_set(struct fsm_ctx *c,
     int rv = fsm__tier_load(c, ts->tier, &t);
     if (rv != QM_OK) {
         return rv;
+    }
+    if (ts->set &
+        ~(uint64_t)(TP_SET_PRIORITY | TP_SET_MAX_CONCURRENT | TP_SET_BUDGET)) {
+        fsm__res_fail(res, QM_INVALID,
+                      "a tier has a priority, a concurrency and a budget");
+        return QM_OK;
     }
     if ((ts->set & TP_SET_MAX_CONCURRENT) && ts->max_concurrent < 1) {
         fsm__res_fail(res, QM_INVALID, "max_concurrent must be at least 1");

@@ -408,6 +408,16 @@ int fsm__commit(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res)
     if (rv != QM_OK) {
         return not_found(res, rv, cm->id);
     }
+    if (r.expires_ms <= c->now) {
+        /* The lease ran out before the commit: release it as the next TICK
+         * would, and say so. */
+        int64_t none[QM_RES_POOLS_MAX] = {0}, cost;
+        rv = settle(c, cm->id, &r, none, &cost);
+        fsm__res_fail(res, QM_NOT_FOUND,
+                      "reservation r%llu expired; its tokens went back",
+                      (unsigned long long)cm->id);
+        return rv;
+    }
     if (!used_of(cm, &r, used, res)) {
         return QM_OK;
     }

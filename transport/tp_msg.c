@@ -143,7 +143,7 @@ static const struct qm_field acquire_result_fields[] = {
     QM_BOOL(struct tp_acquire_result, 0, granted, 0),
     QM_I64(struct tp_acquire_result, 1, tokens, 0, 0, QM_TOKENS_MAX),
     QM_I64(struct tp_acquire_result, 2, retry_after_ms, 0, 0, INT64_MAX),
-    QM_I64(struct tp_acquire_result, 3, cost, 0, 0, QM_MONEY_MAX),
+    QM_I64(struct tp_acquire_result, 3, cost, 0, 0, INT64_MAX),
 };
 QM_SCHEMA(tp_acquire_result_schema,
           struct tp_acquire_result,

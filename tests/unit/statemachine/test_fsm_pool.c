@@ -57,7 +57,9 @@ static void test_fsm_pool_create_then_get_returns_the_pool(void **state)
     assert_int_equal(info.capacity, 5000);
     assert_int_equal(info.refill, 250);
     assert_int_equal(info.price, 7);
-    assert_string_equal(info.kind, "shared");
+    assert_int_equal(info.kind, TP_KIND_SHARED);
+    assert_string_equal(info.owner, "");
+    assert_int_equal(info.nshares, 0);
     assert_int_equal(info.tokens, 5000);
     assert_int_equal(info.created_ms, T0);
     assert_int_equal(fsm_applied_index(fx->f), 2);
@@ -257,7 +259,7 @@ static void test_fsm_acquire_more_than_capacity_is_invalid(void **state)
     struct th_fsm *fx = *state;
     th_pool_create(fx, T0, 0, 0, "p", 1500, 1000);
     assert_int_equal(th_acquire(fx, T0, 1, 1, "p", 1501, NULL), QM_INVALID);
-    th_assert_message(fx, "at most 1.500 units; asked for 1.501");
+    th_assert_message(fx, "at most 1.500 units here; asked for 1.501");
     assert_int_equal(th_pool_tokens(fx, T0, "p"), 1500);
     assert_int_equal(th_acquire(fx, T0, 1, 2, "p", 1500, NULL), QM_OK);
 }

@@ -72,6 +72,13 @@ static void valid_args(const struct qm_schema *s, union tp_args *a)
         a->pool_create.capacity = 5000;
         a->pool_create.refill = 100;
         a->pool_create.price = 7;
+        a->pool_create.kind = TP_KIND_RESERVED;
+        a->pool_create.nshares = 2;
+        a->pool_create.shares[0].tier = TP_TIER_PREMIUM;
+        a->pool_create.shares[0].amount = 1000;
+        snprintf(a->pool_create.shares[1].client,
+                 sizeof(a->pool_create.shares[1].client), "acme");
+        a->pool_create.shares[1].amount = 500;
     } else if (s == &tp_pool_name_schema) {
         snprintf(a->pool_name.name, sizeof(a->pool_name.name), "gpu.a");
     } else if (s == &tp_list_args_schema) {
@@ -80,6 +87,59 @@ static void valid_args(const struct qm_schema *s, union tp_args *a)
     } else if (s == &tp_acquire_schema) {
         snprintf(a->acquire.pool, sizeof(a->acquire.pool), "gpu.a");
         a->acquire.amount = 250;
+    } else if (s == &tp_tier_set_schema) {
+        a->tier_set.tier = TP_TIER_STANDARD;
+        a->tier_set.set = TP_SET_PRIORITY | TP_SET_BUDGET;
+        a->tier_set.priority = 25;
+        a->tier_set.budget = 750 * QM_MICRO;
+    } else if (s == &tp_tier_id_schema) {
+        a->tier_id.tier = TP_TIER_BASIC;
+    } else if (s == &tp_client_create_schema) {
+        snprintf(a->client_create.id, sizeof(a->client_create.id), "acme");
+        a->client_create.tier = TP_TIER_PREMIUM;
+        a->client_create.has_budget = true;
+        a->client_create.budget = 2500 * QM_MICRO;
+    } else if (s == &tp_client_set_schema) {
+        snprintf(a->client_set.id, sizeof(a->client_set.id), "acme");
+        a->client_set.set = TP_SET_TIER;
+        a->client_set.tier = TP_TIER_BASIC;
+    } else if (s == &tp_client_id_schema) {
+        snprintf(a->client_id.id, sizeof(a->client_id.id), "acme");
+    } else if (s == &tp_reserve_schema) {
+        snprintf(a->reserve.client, sizeof(a->reserve.client), "acme");
+        a->reserve.ttl_ms = 30000;
+        a->reserve.namounts = 2;
+        snprintf(a->reserve.amounts[0].pool, sizeof(a->reserve.amounts[0].pool),
+                 "gpu.a");
+        a->reserve.amounts[0].amount = 250;
+        snprintf(a->reserve.amounts[1].pool, sizeof(a->reserve.amounts[1].pool),
+                 "gpu.b");
+        a->reserve.amounts[1].amount = 750;
+    } else if (s == &tp_commit_schema) {
+        a->commit.id = 12;
+        a->commit.nused = 1;
+        snprintf(a->commit.used[0].pool, sizeof(a->commit.used[0].pool),
+                 "gpu.a");
+        a->commit.used[0].amount = 100;
+    } else if (s == &tp_res_id_schema) {
+        a->res_id.id = 12;
+    } else if (s == &tp_res_list_args_schema) {
+        snprintf(a->res_list.client, sizeof(a->res_list.client), "acme");
+        a->res_list.after = 3;
+        a->res_list.limit = 10;
+    } else if (s == &tp_usage_args_schema) {
+        snprintf(a->usage.client, sizeof(a->usage.client), "acme");
+        a->usage.month = 202402;
+        snprintf(a->usage.after, sizeof(a->usage.after), "gpu.a");
+        a->usage.limit = 10;
+    } else if (s == &tp_estimate_args_schema) {
+        a->estimate.namounts = 1;
+        snprintf(a->estimate.amounts[0].pool,
+                 sizeof(a->estimate.amounts[0].pool), "gpu.a");
+        a->estimate.amounts[0].amount = 1500;
+    } else if (s == &tp_alert_args_schema) {
+        a->alerts.after = 7;
+        a->alerts.limit = 10;
     } else {
         assert_ptr_equal(s, &tp_empty_schema);
     }
@@ -480,7 +540,7 @@ static void test_tp_msg_write_ops_need_session_and_seq(void **state)
         valid_request(fx, &all_ops[k], 1, 1);
         assert_valid(fx, true);
     }
-    assert_int_equal(writes, 3);
+    assert_int_equal(writes, 9);
 }
 
 static void test_tp_msg_rejects_invalid_args_of_each_op(void **state)
@@ -534,7 +594,7 @@ static void test_tp_msg_rejects_invalid_args_of_each_op(void **state)
 static void test_tp_msg_reply_and_result_roundtrip(void **state)
 {
     struct fx *fx = *state;
-    struct tp_acquire_result body = {false, 12, 345};
+    struct tp_acquire_result body = {false, 12, 345, 6789};
     struct qm_buf res;
     qm_buf_init(&res);
     assert_int_equal(tp_result_encode(&res, QM_DENIED, "too few", NULL, 345, 17,
@@ -564,6 +624,7 @@ static void test_tp_msg_reply_and_result_roundtrip(void **state)
     assert_false(got.granted);
     assert_int_equal(got.tokens, 12);
     assert_int_equal(got.retry_after_ms, 345);
+    assert_int_equal(got.cost, 6789);
 
     /* NOT_LEADER with a leader URL and no body. */
     qm_buf_reset(&res);
