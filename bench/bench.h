@@ -17,6 +17,7 @@ enum bench_mode {
     BENCH_READ,
     BENCH_STALE_READ,
     BENCH_RESERVE_COMMIT,
+    BENCH_QUEUE,
 };
 
 /* Reservations a bench client keeps open at most (enterprise allows 100). */

@@ -23,6 +23,10 @@ static void usage(FILE *out)
         "  --mode MODE         acquire (1 unit from the pool per call),\n"
         "                      reserve-commit (reserve 1 unit for a client,\n"
         "                      then commit it: one operation is the cycle),\n"
+        "                      queue (submit a request with a tiny payload\n"
+        "                      and no needs for a client, lease one -- maybe\n"
+        "                      another's -- and complete it: one operation is\n"
+        "                      the cycle; a lease refused counts as denied),\n"
         "                      read (linearizable pool get) or stale-read\n"
         "                      (the addressed node's state); default acquire\n"
         "  --inflight N        requests kept outstanding in total (1)\n"
@@ -48,6 +52,8 @@ static const char *mode_name(int m)
             return "read";
         case BENCH_RESERVE_COMMIT:
             return "reserve-commit";
+        case BENCH_QUEUE:
+            return "queue";
         default:
             return "stale-read";
     }
@@ -123,11 +129,12 @@ int main(int argc, char **argv)
                     cfg.mode = BENCH_STALE_READ;
                 } else if (strcmp(optarg, "reserve-commit") == 0) {
                     cfg.mode = BENCH_RESERVE_COMMIT;
+                } else if (strcmp(optarg, "queue") == 0) {
+                    cfg.mode = BENCH_QUEUE;
                 } else {
                     fprintf(stderr,
                             "qm-bench: --mode is acquire, reserve-commit, "
-                            "read or stale-read (queue comes with the "
-                            "queues)\n");
+                            "queue, read or stale-read\n");
                     return 2;
                 }
                 break;

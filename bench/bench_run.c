@@ -28,7 +28,8 @@ struct slot
 {
     struct run *run;
     struct qm_client *client;
-    char who[32]; /* the ledger client of reserve-commit */
+    char who[32];    /* the ledger client of reserve-commit and queue */
+    char worker[32]; /* the worker name of queue */
     int64_t started_ns;
 };
 
@@ -93,6 +94,26 @@ static void on_commit(void *arg, const struct qm_result *res, int64_t cost)
     next(arg, res->status);
 }
 
+/* A step of a cycle answered: true when it went well (QM_OK with its
+ * answer, @body) and the cycle goes on; otherwise the cycle ends with its
+ * status. */
+static bool answered(struct slot *s, const struct qm_result *res, bool body)
+{
+    if (res->status == QM_OK && body) {
+        return true;
+    }
+    next(s, res->status);
+    return false;
+}
+
+/* The next step of a cycle was started (@rv QM_OK), or the cycle ends. */
+static void continued(struct slot *s, int rv)
+{
+    if (rv != QM_OK) {
+        next(s, rv);
+    }
+}
+
 /* A cycle is a reservation and its commit; a refused or failed
  * reservation ends the cycle with its status. */
 static void on_reserve(void *arg,
@@ -100,13 +121,30 @@ static void on_reserve(void *arg,
                        const struct qm_reserve *out)
 {
     struct slot *s = arg;
-    if (res->status != QM_OK || out == NULL) {
-        next(s, res->status);
-        return;
+    if (answered(s, res, out != NULL)) {
+        continued(s,
+                  qm_commit_async(s->client, out->id, NULL, 0, on_commit, s));
     }
-    int rv = qm_commit_async(s->client, out->id, NULL, 0, on_commit, s);
-    if (rv != QM_OK) {
-        next(s, rv);
+}
+
+/* A queue cycle is a submit, a lease (of any slot's request) and its
+ * complete; a lease answered DENIED ends the cycle as denied. */
+static void on_lease(void *arg,
+                     const struct qm_result *res,
+                     const struct qm_job *job)
+{
+    struct slot *s = arg;
+    if (answered(s, res, job != NULL)) {
+        continued(s, qm_complete_async(s->client, job->id, job->attempt, NULL,
+                                       0, on_commit, s));
+    }
+}
+
+static void on_submit(void *arg, const struct qm_result *res, uint64_t id)
+{
+    struct slot *s = arg;
+    if (answered(s, res, id != 0)) {
+        continued(s, qm_lease_async(s->client, s->worker, 0, on_lease, s));
     }
 }
 
@@ -133,6 +171,14 @@ static void issue(struct slot *s)
             a.amount = QM_MILLI;
             rv = qm_reserve_async(s->client, s->who, 30000, &a, 1, on_reserve,
                                   s);
+            break;
+        }
+        case BENCH_QUEUE: {
+            struct qm_submit sub = {.client = s->who,
+                                    .tier = QM_QTIER_NORMAL,
+                                    .payload = "bench",
+                                    .payload_len = 5};
+            rv = qm_submit_async(s->client, &sub, on_submit, s);
             break;
         }
         default:
@@ -169,13 +215,15 @@ static int prepare_pool(struct run *r)
     return QM_OK;
 }
 
-/* Ledger clients for reserve-commit: enterprise (no budget unless set),
- * each holding at most BENCH_SLOTS_PER_CLIENT open reservations. */
+/* Ledger clients for reserve-commit and queue: enterprise (no budget
+ * unless set), each holding at most BENCH_SLOTS_PER_CLIENT open
+ * reservations; and a worker name per slot. */
 static int prepare_clients(struct run *r, struct slot *slots)
 {
     for (unsigned i = 0; i < r->cfg->inflight; i++) {
         snprintf(slots[i].who, sizeof(slots[i].who), "bench-%u",
                  i / BENCH_SLOTS_PER_CLIENT);
+        snprintf(slots[i].worker, sizeof(slots[i].worker), "bench-w%u", i);
         if (i % BENCH_SLOTS_PER_CLIENT != 0) {
             continue;
         }
@@ -239,7 +287,8 @@ int bench_run(const struct bench_config *cfg, struct bench_result *out)
     if (rv == QM_OK) {
         rv = prepare_pool(&r);
     }
-    if (rv == QM_OK && cfg->mode == BENCH_RESERVE_COMMIT) {
+    if (rv == QM_OK &&
+        (cfg->mode == BENCH_RESERVE_COMMIT || cfg->mode == BENCH_QUEUE)) {
         rv = prepare_clients(&r, slots);
     }
     if (rv == QM_OK) {

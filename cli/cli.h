@@ -116,6 +116,18 @@ int cli_refused(struct cli *c,
                 const char *what,
                 const char *name);
 
+/* The same with @key instead of "granted" ({"leased": false, ...}). */
+int cli_refused_as(struct cli *c,
+                   const char *key,
+                   int status,
+                   const struct qm_result *res,
+                   const char *what,
+                   const char *name);
+
+/* {"ok": true, "cost": USD} or "OK; charged $X" (commit, release, queue
+ * complete). Returns CLI_OK. */
+int cli_charged(struct cli *c, int64_t cost);
+
 /* ---- arguments and values shared by commands (cli_args.c) ---- */
 
 /* "premium" -> QM_TIER_PREMIUM; 0 for anything else. */
@@ -123,6 +135,14 @@ int cli_tier_parse(const char *s);
 const char *cli_tier_name(int tier);
 /* cli_tier_parse, or a usage error for @cmd. */
 int cli_tier_arg(const struct cli_cmd *cmd, const char *s, int *tier);
+
+/* Queue tiers ("immediate" .. "deferred") and request states ("queued"
+ * .. "cancelled"): a name into its enum, or a usage error for @cmd that
+ * lists the names; and back ("unknown" outside the enum). */
+int cli_qtier_arg(const struct cli_cmd *cmd, const char *s, int *tier);
+const char *cli_qtier_name(int tier);
+int cli_qstate_arg(const struct cli_cmd *cmd, const char *s, int *state);
+const char *cli_qstate_name(int state);
 
 /* "shared", "reserved", "dedicated" -> enum qm_pool_kind; 0 otherwise. */
 int cli_kind_parse(const char *s);
@@ -153,9 +173,11 @@ int cli_money(const char *s, const char *word, bool *is_word, int64_t *v);
 int cli_uint(const char *s, int64_t max, int64_t *v);
 
 /* Reservation ids: "r17" or "17" in (or a usage error for @cmd), "r17"
- * out. */
+ * out; request ids the same with "q17". */
 int cli_res_id_arg(const struct cli_cmd *cmd, const char *s, uint64_t *id);
 const char *cli_fmt_res_id(char buf[24], uint64_t id);
+int cli_req_id_arg(const struct cli_cmd *cmd, const char *s, uint64_t *id);
+const char *cli_fmt_req_id(char buf[24], uint64_t id);
 
 /* Months: "2026-11" <-> 202611. */
 int cli_month_parse(const char *s, uint32_t *month);
@@ -284,5 +306,51 @@ int cli_cost_estimate(struct cli *c,
                       int argc,
                       char **argv);
 int cli_alerts(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
+
+/* Queues of work (cli_queue.c, cli_queue_work.c, cli_queue_settings.c). */
+int cli_queue_submit(struct cli *c,
+                     const struct cli_cmd *cmd,
+                     int argc,
+                     char **argv);
+int cli_queue_get(struct cli *c,
+                  const struct cli_cmd *cmd,
+                  int argc,
+                  char **argv);
+int cli_queue_cancel(struct cli *c,
+                     const struct cli_cmd *cmd,
+                     int argc,
+                     char **argv);
+int cli_queue_position(struct cli *c,
+                       const struct cli_cmd *cmd,
+                       int argc,
+                       char **argv);
+int cli_queue_list(struct cli *c,
+                   const struct cli_cmd *cmd,
+                   int argc,
+                   char **argv);
+int cli_queue_stats(struct cli *c,
+                    const struct cli_cmd *cmd,
+                    int argc,
+                    char **argv);
+int cli_queue_lease(struct cli *c,
+                    const struct cli_cmd *cmd,
+                    int argc,
+                    char **argv);
+int cli_queue_complete(struct cli *c,
+                       const struct cli_cmd *cmd,
+                       int argc,
+                       char **argv);
+int cli_queue_fail(struct cli *c,
+                   const struct cli_cmd *cmd,
+                   int argc,
+                   char **argv);
+int cli_queue_settings(struct cli *c,
+                       const struct cli_cmd *cmd,
+                       int argc,
+                       char **argv);
+int cli_queue_settings_set(struct cli *c,
+                           const struct cli_cmd *cmd,
+                           int argc,
+                           char **argv);
 
 #endif

@@ -1,6 +1,7 @@
-/* Arguments and values that several commands share: tier and kind names,
- * NAME=N amounts, money, reservation ids and months. Strings become enums
- * and fixed-point numbers here, once. */
+/* Arguments and values that several commands share: tier, kind, queue
+ * tier and request state names, NAME=N amounts, money, reservation and
+ * request ids, and months. Strings become enums and fixed-point numbers
+ * here, once. */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,14 @@ static const char *const kinds[QM_KIND_DEDICATED + 1] = {
     "dedicated",
 };
 
+static const char *const qtiers[QM_QTIERS + 1] = {
+    NULL, "immediate", "fast", "normal", "batch", "deferred",
+};
+
+static const char *const qstates[QM_QSTATES + 1] = {
+    NULL, "queued", "running", "done", "failed", "cancelled",
+};
+
 /* Index of @s in @names[1..n], or 0. */
 static int name_index(const char *const *names, int n, const char *s)
 {
@@ -29,6 +38,33 @@ static int name_index(const char *const *names, int n, const char *s)
     return 0;
 }
 
+/* name_index, or a usage error for @cmd that lists the names. */
+static int name_arg(const struct cli_cmd *cmd,
+                    const char *what,
+                    const char *const *names,
+                    int n,
+                    const char *s,
+                    int *out)
+{
+    *out = name_index(names, n, s);
+    if (*out != 0) {
+        return CLI_OK;
+    }
+    char list[160] = "";
+    size_t len = 0;
+    for (int i = 1; i <= n && len < sizeof(list); i++) {
+        int w = snprintf(list + len, sizeof(list) - len, "%s%s",
+                         i > 1 ? ", " : "", names[i]);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    return cli_usage_error(cmd, "no %s '%s' (%s)", what, s, list);
+}
+
+static const char *name_of(const char *const *names, int n, int i)
+{
+    return i >= 1 && i <= n ? names[i] : "unknown";
+}
+
 int cli_tier_parse(const char *s)
 {
     return name_index(tiers, QM_TIERS, s);
@@ -36,19 +72,32 @@ int cli_tier_parse(const char *s)
 
 int cli_tier_arg(const struct cli_cmd *cmd, const char *s, int *tier)
 {
-    *tier = cli_tier_parse(s);
-    if (*tier == 0) {
-        return cli_usage_error(cmd,
-                               "no tier '%s' (enterprise, premium, standard, "
-                               "basic)",
-                               s);
-    }
-    return CLI_OK;
+    return name_arg(cmd, "tier", tiers, QM_TIERS, s, tier);
 }
 
 const char *cli_tier_name(int tier)
 {
-    return tier >= 1 && tier <= QM_TIERS ? tiers[tier] : "unknown";
+    return name_of(tiers, QM_TIERS, tier);
+}
+
+int cli_qtier_arg(const struct cli_cmd *cmd, const char *s, int *tier)
+{
+    return name_arg(cmd, "queue tier", qtiers, QM_QTIERS, s, tier);
+}
+
+const char *cli_qtier_name(int tier)
+{
+    return name_of(qtiers, QM_QTIERS, tier);
+}
+
+int cli_qstate_arg(const struct cli_cmd *cmd, const char *s, int *state)
+{
+    return name_arg(cmd, "request state", qstates, QM_QSTATES, s, state);
+}
+
+const char *cli_qstate_name(int state)
+{
+    return name_of(qstates, QM_QSTATES, state);
 }
 
 int cli_kind_parse(const char *s)
@@ -136,21 +185,47 @@ int cli_uint(const char *s, int64_t max, int64_t *v)
     return cli_parse_fixed(s, 0, false, max, v);
 }
 
-int cli_res_id_arg(const struct cli_cmd *cmd, const char *s, uint64_t *id)
+/* An id users see as @prefix<N> ("r17", "q17"), given with or without
+ * the prefix. */
+static int id_arg(const struct cli_cmd *cmd,
+                  char prefix,
+                  const char *what,
+                  const char *s,
+                  uint64_t *id)
 {
     int64_t v;
-    if (cli_uint(s[0] == 'r' ? s + 1 : s, INT64_MAX, &v) != 0 || v == 0) {
-        return cli_usage_error(cmd, "'%s' is not a reservation id such as r17",
-                               s);
+    if (cli_uint(s[0] == prefix ? s + 1 : s, INT64_MAX, &v) != 0 || v == 0) {
+        return cli_usage_error(cmd, "'%s' is not a %s id such as %c17", s, what,
+                               prefix);
     }
     *id = (uint64_t)v;
     return CLI_OK;
 }
 
+static const char *fmt_id(char buf[24], char prefix, uint64_t id)
+{
+    snprintf(buf, 24, "%c%llu", prefix, (unsigned long long)id);
+    return buf;
+}
+
+int cli_res_id_arg(const struct cli_cmd *cmd, const char *s, uint64_t *id)
+{
+    return id_arg(cmd, 'r', "reservation", s, id);
+}
+
 const char *cli_fmt_res_id(char buf[24], uint64_t id)
 {
-    snprintf(buf, 24, "r%llu", (unsigned long long)id);
-    return buf;
+    return fmt_id(buf, 'r', id);
+}
+
+int cli_req_id_arg(const struct cli_cmd *cmd, const char *s, uint64_t *id)
+{
+    return id_arg(cmd, 'q', "request", s, id);
+}
+
+const char *cli_fmt_req_id(char buf[24], uint64_t id)
+{
+    return fmt_id(buf, 'q', id);
 }
 
 static bool digits(const char *s, int n)

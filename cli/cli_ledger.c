@@ -44,8 +44,7 @@ static void reservation_print(struct cli *c, const struct qm_reservation *r)
            cli_fmt_amounts(amounts, sizeof(amounts), r->amounts, r->namounts));
 }
 
-/* {"ok": true, "cost": USD} or a line, for commit and release. */
-static int charged(struct cli *c, int64_t cost)
+int cli_charged(struct cli *c, int64_t cost)
 {
     char usd[40];
     if (!c->json) {
@@ -176,7 +175,7 @@ int cli_commit(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
     if (rv != QM_OK) {
         return cli_fail(c, rv, &res, "commit %s", pos[0]);
     }
-    return charged(c, cost);
+    return cli_charged(c, cost);
 }
 
 int cli_release(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
@@ -196,7 +195,7 @@ int cli_release(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv)
     if (rv != QM_OK) {
         return cli_fail(c, rv, &res, "release %s", pos[0]);
     }
-    return charged(c, cost);
+    return cli_charged(c, cost);
 }
 
 /* ---- reservation list, get ---- */

@@ -68,6 +68,47 @@ static const struct cli_cmd commands[] = {
     {"alerts", NULL, "[--follow]",
      "recent alerts; --follow prints new ones as they come until ^C",
      cli_alerts},
+    {"queue", "submit",
+     "--client ID --tier TIER [--urgency 0-30] [--needs POOL=N ...] "
+     "[--payload TEXT|@FILE] [--deadline SECONDS] [--attempts N]",
+     "queue a request for a client in a queue tier (immediate, fast, "
+     "normal, batch, deferred); its needs are reserved when it is leased; "
+     "@FILE reads the payload from a file (@- stdin), 64 KiB at most",
+     cli_queue_submit},
+    {"queue", "get", "REQ", "show a request (q17 or 17)", cli_queue_get},
+    {"queue", "cancel", "REQ",
+     "cancel a queued or running request, then show it", cli_queue_cancel},
+    {"queue", "position", "REQ", "a request's place in line and estimated wait",
+     cli_queue_position},
+    {"queue", "list", "[--client ID] [--tier T] [--state S]",
+     "list requests (states: queued, running, done, failed, cancelled)",
+     cli_queue_list},
+    {"queue", "stats", "",
+     "per queue tier: requests queued and running, and done, failed, "
+     "cancelled, timed out and dispatched so far",
+     cli_queue_stats},
+    {"queue", "lease", "--worker W [--lease SECONDS]",
+     "take the next request to work on, its needs reserved; exit 3 when "
+     "nothing can be leased. Its payload prints as a string, or, when it is "
+     "not UTF-8, in base64 (with --json: \"payload_base64\": true)",
+     cli_queue_lease},
+    {"queue", "complete", "REQ [POOL=USED ...] [--attempt N]",
+     "finish a leased request, charging what it used (all its needs if not "
+     "said); --attempt: the lease's, so a lease lost to another worker "
+     "cannot complete",
+     cli_queue_complete},
+    {"queue", "fail", "REQ [--reason TEXT] [--attempt N]",
+     "give a leased request up; it is queued again until its attempts are "
+     "spent",
+     cli_queue_fail},
+    {"queue", "settings", "", "show the queue settings", cli_queue_settings},
+    {"queue", "settings set",
+     "[--w-tier PERMILLE] [--w-urgency PERMILLE] [--w-wait PERMILLE] "
+     "[--w-fair PERMILLE] [--aging-ms MS] [--fair-half-life-ms MS] "
+     "[--fair-scale N] [--starve-ms MS] [--alert-queue-len N] "
+     "[--offpeak HH:MM-HH:MM|none] [--lease-ms MS] [--max-attempts N]",
+     "change the given queue settings, keep the others",
+     cli_queue_settings_set},
     {"debug", "digest", "[--all]",
      "digest of the addressed node's state (--all: of every member)",
      cli_digest},
@@ -125,8 +166,8 @@ static void usage(FILE *out)
         snprintf(name, sizeof(name), "%s%s%s", commands[i].noun,
                  commands[i].verb ? " " : "",
                  commands[i].verb ? commands[i].verb : "");
-        fprintf(out, "  %-17s ", name);
-        wrap(out, 20, 20, commands[i].help);
+        int col = fprintf(out, "  %-17s ", name);
+        wrap(out, col > 20 ? col : 20, 20, commands[i].help);
         if (commands[i].usage[0] != '\0') {
             char line[512];
             snprintf(line, sizeof(line), "%s %s", name, commands[i].usage);
@@ -313,9 +354,19 @@ int cli_refused(struct cli *c,
                 const char *what,
                 const char *name)
 {
+    return cli_refused_as(c, "granted", status, res, what, name);
+}
+
+int cli_refused_as(struct cli *c,
+                   const char *key,
+                   int status,
+                   const struct qm_result *res,
+                   const char *what,
+                   const char *name)
+{
     if (c->json) {
         cj_obj(&c->j);
-        cj_key(&c->j, "granted");
+        cj_key(&c->j, key);
         cj_bool(&c->j, false);
         cj_key(&c->j, "status");
         cj_str(&c->j, qm_errname(status));
@@ -331,22 +382,48 @@ int cli_refused(struct cli *c,
     return cli_fail(c, status, res, "%s %s", what, name);
 }
 
-static const struct cli_cmd *find(const char *noun,
-                                  const char *verb,
-                                  bool *noun_known)
+/* How many of the words @argv[0..argc) the verb @verb ("settings set")
+ * spells; 0 if it does not. */
+static int verb_words(const char *verb, int argc, char **argv)
 {
+    int n = 0;
+    for (const char *p = verb;; p++) {
+        size_t w = strcspn(p, " ");
+        if (n == argc || strlen(argv[n]) != w || strncmp(argv[n], p, w) != 0) {
+            return 0;
+        }
+        n++;
+        p += w;
+        if (*p == '\0') {
+            return n;
+        }
+    }
+}
+
+/* The command @argv (noun, verb words, arguments) names: the one whose
+ * verb spells the most words. *words: how many words name it. */
+static const struct cli_cmd *find(int argc,
+                                  char **argv,
+                                  bool *noun_known,
+                                  int *words)
+{
+    const struct cli_cmd *best = NULL;
     *noun_known = false;
+    *words = 0;
     for (size_t i = 0; i < NCOMMANDS; i++) {
-        if (strcmp(commands[i].noun, noun) != 0) {
+        if (strcmp(commands[i].noun, argv[0]) != 0) {
             continue;
         }
         *noun_known = true;
-        if (commands[i].verb == NULL ||
-            (verb != NULL && strcmp(commands[i].verb, verb) == 0)) {
-            return &commands[i];
+        int n = commands[i].verb == NULL
+                    ? 1
+                    : 1 + verb_words(commands[i].verb, argc - 1, argv + 1);
+        if (n > *words && (n > 1 || commands[i].verb == NULL)) {
+            best = &commands[i];
+            *words = n;
         }
     }
-    return NULL;
+    return best;
 }
 
 static void noun_usage(FILE *out, const char *noun)
@@ -437,7 +514,9 @@ int main(int argc, char **argv)
     const char *noun = argv[optind];
     const char *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
     bool noun_known;
-    const struct cli_cmd *cmd = find(noun, verb, &noun_known);
+    int words;
+    const struct cli_cmd *cmd =
+        find(argc - optind, argv + optind, &noun_known, &words);
     if (cmd == NULL) {
         if (!noun_known) {
             fprintf(stderr, "qmctl: unknown command '%s' (see qmctl --help)\n",
@@ -454,7 +533,7 @@ int main(int argc, char **argv)
         }
         return CLI_USAGE;
     }
-    int skip = optind + (cmd->verb ? 2 : 1);
+    int skip = optind + words;
     for (int i = skip; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: qmctl %s%s%s %s\n  %s\n", cmd->noun,

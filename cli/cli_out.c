@@ -80,11 +80,12 @@ void cj_arr_end(struct cli_json *j)
     close_c(j, ']');
 }
 
-static void quoted(FILE *out, const char *s)
+void cli_print_quoted(FILE *out, const char *s, size_t n)
 {
+    const unsigned char *p = (const unsigned char *)s;
     fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
+    for (size_t i = 0; i < n; i++) {
+        switch (p[i]) {
             case '"':
                 fputs("\\\"", out);
                 break;
@@ -101,14 +102,43 @@ static void quoted(FILE *out, const char *s)
                 fputs("\\r", out);
                 break;
             default:
-                if (*p < 0x20) {
-                    fprintf(out, "\\u%04x", *p);
+                if (p[i] < 0x20 || p[i] == 0x7f) {
+                    fprintf(out, "\\u%04x", p[i]);
+                } else if (p[i] == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
+                           p[i + 1] <= 0x9f) {
+                    /* C1 controls: a terminal may act on them. */
+                    fprintf(out, "\\u%04x", p[++i]);
                 } else {
-                    fputc(*p, out);
+                    fputc(p[i], out);
                 }
         }
     }
     fputc('"', out);
+}
+
+static void quoted(FILE *out, const char *s)
+{
+    cli_print_quoted(out, s, strlen(s));
+}
+
+void cli_print_base64(FILE *out, const void *p, size_t n)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)b[i] << 16;
+        if (i + 1 < n) {
+            v |= (uint32_t)b[i + 1] << 8;
+        }
+        if (i + 2 < n) {
+            v |= b[i + 2];
+        }
+        fputc(digits[(v >> 18) & 63], out);
+        fputc(digits[(v >> 12) & 63], out);
+        fputc(i + 1 < n ? digits[(v >> 6) & 63] : '=', out);
+        fputc(i + 2 < n ? digits[v & 63] : '=', out);
+    }
 }
 
 void cj_key(struct cli_json *j, const char *key)
@@ -123,6 +153,20 @@ void cj_str(struct cli_json *j, const char *s)
 {
     before(j);
     quoted(j->out, s);
+}
+
+void cj_strn(struct cli_json *j, const char *s, size_t n)
+{
+    before(j);
+    cli_print_quoted(j->out, s, n);
+}
+
+void cj_base64(struct cli_json *j, const void *p, size_t n)
+{
+    before(j);
+    fputc('"', j->out);
+    cli_print_base64(j->out, p, n);
+    fputc('"', j->out);
 }
 
 void cj_int(struct cli_json *j, int64_t v)

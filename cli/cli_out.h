@@ -6,6 +6,7 @@
 #define QM_CLI_CLI_OUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,6 +28,10 @@ void cj_arr(struct cli_json *j);
 void cj_arr_end(struct cli_json *j);
 void cj_key(struct cli_json *j, const char *key);
 void cj_str(struct cli_json *j, const char *s);
+/* @n bytes of UTF-8 (NUL and controls escaped) as a JSON string. */
+void cj_strn(struct cli_json *j, const char *s, size_t n);
+/* @n bytes as a JSON string in base64 (RFC 4648, padded). */
+void cj_base64(struct cli_json *j, const void *p, size_t n);
 void cj_int(struct cli_json *j, int64_t v);
 void cj_uint(struct cli_json *j, uint64_t v);
 void cj_bool(struct cli_json *j, bool v);
@@ -35,6 +40,11 @@ void cj_null(struct cli_json *j);
 void cj_fixed(struct cli_json *j, int64_t v, int decimals);
 /* End the document with a newline. */
 void cj_done(struct cli_json *j);
+
+/* @n bytes of UTF-8 as a quoted JSON string, and @n bytes in base64, on
+ * @out (for text output too: no control character reaches a terminal). */
+void cli_print_quoted(FILE *out, const char *s, size_t n);
+void cli_print_base64(FILE *out, const void *p, size_t n);
 
 /* Parse a non-negative decimal ("12", "0.5", "1e3" is refused) into
  * v * 10^@decimals; a leading '$' is allowed when @money. 0, or -1 when it

@@ -33,7 +33,8 @@
  * the call returns; out-structs are the caller's, and are written only on
  * QM_OK unless a function says otherwise. Threads: a client may be used
  * from many threads at once. Asynchronous calls (qm_acquire_async,
- * qm_reserve_async, qm_commit_async) run their callback exactly once, on
+ * qm_reserve_async, qm_commit_async, qm_submit_async, qm_lease_async,
+ * qm_complete_async) run their callback exactly once, on
  * one of libqm's internal threads, when they returned QM_OK, and never
  * when they returned an error; a callback must not block and must not call
  * qm_client_free(), and what it is given is borrowed for the callback
@@ -541,6 +542,343 @@ int qm_alert_list(struct qm_client *c,
                   unsigned max,
                   unsigned *n,
                   bool *more,
+                  struct qm_result *res);
+
+/* ---- queues of work ----
+ *
+ * A request is submitted for a ledger client into a queue tier with an
+ * urgency, the pool amounts it will need, an opaque payload, an optional
+ * deadline and a number of attempts. Workers pull: a lease hands a worker
+ * the request of highest priority whose needs can be reserved now (the
+ * reservation is made with the lease) until it completes, fails, or its
+ * lease runs out (the cluster then queues it again). Users see request ids
+ * as "q<id>". Priority is in milli-points, 0..100000 (0..100 points). */
+
+/* Queue tiers: dispatch classes, served in this order. */
+enum qm_qtier {
+    QM_QTIER_IMMEDIATE = 1,
+    QM_QTIER_FAST,
+    QM_QTIER_NORMAL,
+    QM_QTIER_BATCH,
+    QM_QTIER_DEFERRED, /* runs in the off-peak window of the settings */
+};
+#define QM_QTIERS 5
+
+enum qm_qstate {
+    QM_QSTATE_QUEUED = 1,
+    QM_QSTATE_RUNNING,
+    QM_QSTATE_DONE,
+    QM_QSTATE_FAILED,
+    QM_QSTATE_CANCELLED,
+};
+#define QM_QSTATES 5
+
+#define QM_URGENCY_MAX 30
+
+/* What to submit. Everything is borrowed for the call (copied before it
+ * returns, or before an async call returns). */
+struct qm_submit
+{
+    const char *client;            /* the ledger client it is for */
+    int tier;                      /* enum qm_qtier */
+    int64_t urgency;               /* 0..QM_URGENCY_MAX points */
+    unsigned nneeds;               /* 0..QM_RES_POOLS_MAX */
+    const struct qm_amount *needs; /* reserved when it is leased */
+    const void *payload;           /* opaque; may be NULL when empty */
+    size_t payload_len;            /* 0..QM_PAYLOAD_MAX bytes */
+    int64_t deadline_ms;           /* from now; 0 = none */
+    unsigned max_attempts;         /* 1..QM_ATTEMPTS_MAX; 0 = default */
+};
+
+/* A request as the cluster sees it. */
+struct qm_request
+{
+    uint64_t id;
+    char client[QM_NAME_MAX + 1];
+    int tier;          /* enum qm_qtier */
+    int64_t urgency;   /* points */
+    int state;         /* enum qm_qstate */
+    int64_t priority;  /* milli-points at the answer's time */
+    uint64_t position; /* 1 = next to go; 0 = not known (qm_queue_position
+                          fills it for queued requests) */
+    int64_t wait_ms;   /* estimated wait (qm_queue_position only) */
+    unsigned attempts; /* leases it had */
+    unsigned max_attempts;
+    int64_t enqueued_ms;
+    int64_t deadline_ms;          /* absolute; 0 = none */
+    char worker[QM_NAME_MAX + 1]; /* running: who holds the lease */
+    int64_t lease_expires_ms;     /* running: when it runs out */
+    uint64_t reservation;         /* running: its reservation, or 0 */
+    unsigned nneeds;
+    struct qm_amount needs[QM_RES_POOLS_MAX];
+    int64_t finished_ms;            /* done, failed, cancelled: when; else 0 */
+    char reason[QM_REASON_MAX + 1]; /* why it failed or was cancelled */
+};
+
+/* A leased request. The payload of a job filled by qm_lease() or
+ * qm_worker_next() is the caller's: qm_job_clear() frees it. It is
+ * followed by a NUL byte that payload_len does not count, so a text
+ * payload can be used as a string. */
+struct qm_job
+{
+    uint64_t id;
+    char client[QM_NAME_MAX + 1];
+    int tier; /* enum qm_qtier */
+    void *payload;
+    size_t payload_len;
+    uint64_t reservation; /* of the needs; 0 when it needs nothing */
+    uint64_t attempt;     /* 1 for the first lease: the lease's token */
+    int64_t lease_expires_ms;
+    unsigned nneeds;
+    struct qm_amount needs[QM_RES_POOLS_MAX];
+};
+
+/* Free what @job holds and zero it. @job must be zeroed or filled by
+ * qm_lease()/qm_worker_next(); clearing twice is harmless. */
+void qm_job_clear(struct qm_job *job);
+
+/* Queue @s. *id (may be NULL): the new request's id. QM_OK, QM_NOT_FOUND
+ * (no such client or pool), QM_INVALID (also, before any request, for
+ * arguments the protocol cannot carry), or another refusal in the
+ * server's words (@res). */
+int qm_submit(struct qm_client *c,
+              const struct qm_submit *s,
+              uint64_t *id,
+              struct qm_result *res);
+
+/* One request by id; QM_NOT_FOUND when unknown or finished long ago (the
+ * cluster keeps QM_FINISHED_MAX finished requests, QM_FINISHED_TTL_MS at
+ * most). qm_queue_position() also fills @position and @wait_ms. */
+int qm_queue_get(struct qm_client *c,
+                 uint64_t id,
+                 bool stale,
+                 struct qm_request *out,
+                 struct qm_result *res);
+int qm_queue_position(struct qm_client *c,
+                      uint64_t id,
+                      bool stale,
+                      struct qm_request *out,
+                      struct qm_result *res);
+
+/* Cancel a queued or running request (a running one's reservation is
+ * released). QM_OK, QM_NOT_FOUND, QM_INVALID (already finished), ... */
+int qm_queue_cancel(struct qm_client *c, uint64_t id, struct qm_result *res);
+
+/* Which requests qm_queue_list() returns; NULL, "" and 0 match all. */
+struct qm_queue_filter
+{
+    const char *client;
+    int tier;  /* enum qm_qtier */
+    int state; /* enum qm_qstate */
+};
+
+/* One page of requests in id order after @after_id (0: the first), as
+ * qm_pool_list. @filter may be NULL. */
+int qm_queue_list(struct qm_client *c,
+                  const struct qm_queue_filter *filter,
+                  uint64_t after_id,
+                  bool stale,
+                  struct qm_request *out,
+                  unsigned max,
+                  unsigned *n,
+                  bool *more,
+                  struct qm_result *res);
+
+/* Counts of one queue tier: requests now queued and running, and since
+ * the cluster began, requests done, failed, cancelled, leases that ran
+ * out, and leases given. */
+struct qm_queue_stats
+{
+    int tier; /* enum qm_qtier */
+    uint64_t queued;
+    uint64_t running;
+    uint64_t done;
+    uint64_t failed;
+    uint64_t cancelled;
+    uint64_t worker_timeouts;
+    uint64_t dispatched;
+};
+
+/* Every queue tier's counts, in tier order: *n (<= QM_QTIERS) entries. */
+int qm_queue_stats(struct qm_client *c,
+                   bool stale,
+                   struct qm_queue_stats out[QM_QTIERS],
+                   unsigned *n,
+                   struct qm_result *res);
+
+/* Lease the request of highest priority whose needs can be reserved now,
+ * for the worker @worker (a name) for @lease_ms (0: the settings'
+ * default; at most QM_RES_TTL_MAX_MS). QM_OK and @job (clear it with
+ * qm_job_clear()); QM_DENIED when nothing can be leased now; ... On
+ * QM_ETIMEDOUT a lease may have been given that nobody holds: the cluster
+ * queues that request again when the lease runs out. */
+int qm_lease(struct qm_client *c,
+             const char *worker,
+             int64_t lease_ms,
+             struct qm_job *job,
+             struct qm_result *res);
+
+/* Complete request @id under the lease @attempt (the job's attempt; 0:
+ * whichever lease is current), committing its reservation with @used as
+ * qm_commit() (@nused 0: all of it). *cost (may be NULL): micro-dollars
+ * charged. QM_OK; QM_NOT_FOUND when the request is unknown, not running
+ * or its lease @attempt is no longer current (it ran out and another
+ * worker has it); ... */
+int qm_complete(struct qm_client *c,
+                uint64_t id,
+                uint64_t attempt,
+                const struct qm_amount *used,
+                unsigned nused,
+                int64_t *cost,
+                struct qm_result *res);
+
+/* Fail request @id under the lease @attempt with @reason (NULL or "": none;
+ * printable UTF-8, at most QM_REASON_MAX bytes). Its reservation is
+ * released, and it is queued again unless it has had its attempts.
+ * *requeued and *attempts (each may be NULL): whether it was, and the
+ * leases it has had. Errors as qm_complete(). */
+int qm_fail(struct qm_client *c,
+            uint64_t id,
+            uint64_t attempt,
+            const char *reason,
+            bool *requeued,
+            unsigned *attempts,
+            struct qm_result *res);
+
+/* Asynchronous submit, lease and complete, as qm_acquire_async: @cb runs
+ * once on a libqm thread. @id is 0 and @job NULL unless res->status is
+ * QM_OK; @job and its payload (not NUL-terminated here) are borrowed for
+ * the callback: copy what must outlive it. qm_complete_async answers with
+ * qm_commit_cb (cost 0 unless QM_OK). */
+typedef void (*qm_submit_cb)(void *arg,
+                             const struct qm_result *res,
+                             uint64_t id);
+typedef void (*qm_lease_cb)(void *arg,
+                            const struct qm_result *res,
+                            const struct qm_job *job);
+int qm_submit_async(struct qm_client *c,
+                    const struct qm_submit *s,
+                    qm_submit_cb cb,
+                    void *arg);
+int qm_lease_async(struct qm_client *c,
+                   const char *worker,
+                   int64_t lease_ms,
+                   qm_lease_cb cb,
+                   void *arg);
+int qm_complete_async(struct qm_client *c,
+                      uint64_t id,
+                      uint64_t attempt,
+                      const struct qm_amount *used,
+                      unsigned nused,
+                      qm_commit_cb cb,
+                      void *arg);
+
+/* The replicated settings of the queues. A request's priority is the sum
+ * of four parts, each weighed per mille of its nominal points: its client
+ * tier's priority (0..40), its urgency (0..30), its wait (a point per
+ * @aging_ms, up to 20) and fairness (0..10, less for clients that were
+ * served much lately). */
+struct qm_queue_settings
+{
+    int64_t w_tier;            /* per mille, 0..10000 */
+    int64_t w_urgency;         /* per mille, 0..10000 */
+    int64_t w_wait;            /* per mille, 0..10000 */
+    int64_t w_fair;            /* per mille, 0..10000 */
+    int64_t aging_ms;          /* waiting this long earns a wait point */
+    int64_t fair_half_life_ms; /* a client's recent use halves in this */
+    int64_t fair_scale;        /* dispatches at which fairness halves */
+    int64_t starve_ms;         /* requests queued longer go first, alert */
+    int64_t alert_queue_len;   /* alert when a queue tier is longer */
+    int64_t offpeak_start_min; /* UTC minute of the day the deferred */
+    int64_t offpeak_end_min;   /* tier runs from / to; equal: no window */
+    int64_t lease_ms;          /* default lease */
+    int64_t max_attempts;      /* default attempts */
+};
+
+int qm_queue_settings_get(struct qm_client *c,
+                          bool stale,
+                          struct qm_queue_settings *out,
+                          struct qm_result *res);
+
+/* Replace every setting (read them first to change some). QM_OK,
+ * QM_INVALID (a value out of its range), ... */
+int qm_queue_settings_set(struct qm_client *c,
+                          const struct qm_queue_settings *s,
+                          struct qm_result *res);
+
+/* ---- workers ----
+ *
+ * The worker loop over qm_lease/qm_complete/qm_fail. A worker object
+ * belongs to one thread at a time (it holds the idle back-off, no lock);
+ * many workers, on many threads, may share one qm_client. */
+
+struct qm_worker;
+
+struct qm_worker_options
+{
+    const char *name;    /* the worker's name, 1..64 of [A-Za-z0-9._-];
+                            copied */
+    int64_t lease_ms;    /* each lease; 0 = the cluster's default */
+    int64_t idle_min_ms; /* back-off while nothing can be leased: from */
+    int64_t idle_max_ms; /* this (0: 20 ms), doubling up to this (0: 1 s) */
+};
+
+/* A worker leasing through @c (borrowed: free the worker first). QM_OK,
+ * QM_INVALID (a bad name or back-off, said in @res), QM_ENOMEM. */
+int qm_worker_new(struct qm_worker **out,
+                  struct qm_client *c,
+                  const struct qm_worker_options *opt,
+                  struct qm_result *res);
+void qm_worker_free(struct qm_worker *w);
+
+/* Lease the next request, trying again with the idle back-off while
+ * nothing can be leased, for up to @timeout_ms (0: one try; < 0: no
+ * limit). QM_OK and @job (the caller clears it with qm_job_clear());
+ * QM_DENIED when the time passed with nothing to lease; any other error
+ * of qm_lease() at once. */
+int qm_worker_next(struct qm_worker *w,
+                   int64_t timeout_ms,
+                   struct qm_job *job,
+                   struct qm_result *res);
+
+/* qm_complete() and qm_fail() for @job under its own lease. The job stays
+ * the caller's to clear. */
+int qm_worker_complete(struct qm_worker *w,
+                       const struct qm_job *job,
+                       const struct qm_amount *used,
+                       unsigned nused,
+                       int64_t *cost,
+                       struct qm_result *res);
+int qm_worker_fail(struct qm_worker *w,
+                   const struct qm_job *job,
+                   const char *reason,
+                   bool *requeued,
+                   struct qm_result *res);
+
+/* What qm_worker_run() calls for each leased request, on its thread. It
+ * returns QM_OK to complete the request, with what it used in @used (room
+ * for QM_RES_POOLS_MAX; *nused starts at 0, which commits all the needs),
+ * or anything else to fail it with @reason (starts empty; printable UTF-8;
+ * empty: the error's name). @job is borrowed for the call. */
+typedef int (*qm_worker_fn)(void *arg,
+                            const struct qm_job *job,
+                            struct qm_amount *used,
+                            unsigned *nused,
+                            char reason[QM_REASON_MAX + 1]);
+
+/* Lease, handle, complete or fail, until *stop is true (set it from
+ * another thread or a signal handler; it is looked at between calls and
+ * every 50 ms while idle, so a call in flight ends first: within the
+ * client's timeout_ms). A lost lease or a complete or fail that
+ * gets no answer is left to the cluster (the lease runs out and the
+ * request is queued again); the loop goes on through an unavailable
+ * cluster, backing off. QM_OK once stopped, or the error that stopped it
+ * (QM_INVALID, QM_UNAUTHORIZED, QM_ENOMEM, ...) with @res (may be NULL)
+ * saying why. */
+int qm_worker_run(struct qm_worker *w,
+                  qm_worker_fn handler,
+                  void *arg,
+                  const volatile bool *stop,
                   struct qm_result *res);
 
 #endif

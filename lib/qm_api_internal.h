@@ -1,6 +1,7 @@
-/* Helpers shared by the typed functions of qm_api.c and qm_api_ledger.c:
- * argument checks that fill the caller's qm_result, as the server would.
- * Not part of the installed API. Pure, thread-safe. */
+/* Helpers shared by the typed functions of qm_api.c, qm_api_ledger.c and
+ * qm_api_queue.c: argument checks that fill the caller's qm_result, as the
+ * server would, and conversions between public and wire structs. Not part
+ * of the installed API. Thread-safe. */
 #ifndef QM_LIB_QM_API_INTERNAL_H
 #define QM_LIB_QM_API_INTERNAL_H
 
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 #include "qm.h"
+#include "qm_call.h"
 
 #define QM__COPY_STR(dst, src) snprintf((dst), sizeof(dst), "%s", (src))
 
@@ -44,5 +46,35 @@ unsigned qm__page_take(unsigned count,
 
 /* The limit to ask a server for, for a caller's array of @max. */
 uint64_t qm__page_limit(unsigned max);
+
+/* @n amounts (@min..QM_RES_POOLS_MAX, pool names checked) into their wire
+ * form; QM_INVALID in @res otherwise. */
+int qm__amounts_in(struct tp_amount *out,
+                   uint32_t *nout,
+                   const struct qm_amount *in,
+                   unsigned n,
+                   unsigned min,
+                   struct qm_result *res);
+
+/* @n wire amounts into @out; returns @n. */
+unsigned qm__amounts_out(struct qm_amount *out,
+                         const struct tp_amount *in,
+                         uint32_t n);
+
+/* A call answered with a tp_charge (commit, release, queue complete):
+ * *cost (may be NULL) is written on QM_OK. */
+int qm__charge_call(struct qm_client *c,
+                    uint32_t op,
+                    const struct qm_schema *schema,
+                    const void *args,
+                    int64_t *cost,
+                    struct qm_result *res);
+
+/* The qm__decoded_cb of a call answered with a tp_charge, for callers'
+ * qm_commit_cb. */
+void qm__charge_done(qm__fn fn,
+                     void *arg,
+                     const struct qm_result *res,
+                     const void *body);
 
 #endif

@@ -222,13 +222,23 @@ int qm_client_list(struct qm_client *c,
 
 /* ---- reservations ---- */
 
-/* @n amounts (@min..QM_RES_POOLS_MAX) into their wire form. */
-static int amounts_in(struct tp_amount *out,
-                      uint32_t *nout,
-                      const struct qm_amount *in,
-                      unsigned n,
-                      unsigned min,
-                      struct qm_result *res)
+unsigned qm__amounts_out(struct qm_amount *out,
+                         const struct tp_amount *in,
+                         uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        COPY_STR(out[i].pool, in[i].pool);
+        out[i].amount = in[i].amount;
+    }
+    return n;
+}
+
+int qm__amounts_in(struct tp_amount *out,
+                   uint32_t *nout,
+                   const struct qm_amount *in,
+                   unsigned n,
+                   unsigned min,
+                   struct qm_result *res)
 {
     if (n < min || n > QM_RES_POOLS_MAX) {
         return qm__fail_local(res, QM_INVALID, "%u..%d pools, not %u", min,
@@ -258,7 +268,7 @@ static int reserve_args(struct tp_reserve *r,
     if (rv != QM_OK) {
         return rv;
     }
-    return amounts_in(r->amounts, &r->namounts, amounts, n, 1, res);
+    return qm__amounts_in(r->amounts, &r->namounts, amounts, n, 1, res);
 }
 
 static void reserve_out(const struct tp_reserve_result *in,
@@ -327,13 +337,12 @@ int qm_reserve_async(struct qm_client *c,
                             arg);
 }
 
-/* A call answered with a charge (commit, release). */
-static int charge_call(struct qm_client *c,
-                       uint32_t op,
-                       const struct qm_schema *schema,
-                       const void *args,
-                       int64_t *cost,
-                       struct qm_result *res)
+int qm__charge_call(struct qm_client *c,
+                    uint32_t op,
+                    const struct qm_schema *schema,
+                    const void *args,
+                    int64_t *cost,
+                    struct qm_result *res)
 {
     struct tp_charge ch;
     int rv = qm__call_sync(c, op, schema, args, 0, NULL, &tp_charge_schema, &ch,
@@ -354,11 +363,11 @@ int qm_commit(struct qm_client *c,
     struct tp_commit cm;
     memset(&cm, 0, sizeof(cm));
     cm.id = id;
-    int rv = amounts_in(cm.used, &cm.nused, used, nused, 0, res);
+    int rv = qm__amounts_in(cm.used, &cm.nused, used, nused, 0, res);
     if (rv != QM_OK) {
         return rv;
     }
-    return charge_call(c, TP_OP_COMMIT, &tp_commit_schema, &cm, cost, res);
+    return qm__charge_call(c, TP_OP_COMMIT, &tp_commit_schema, &cm, cost, res);
 }
 
 int qm_commit_one(struct qm_client *c,
@@ -372,7 +381,7 @@ int qm_commit_one(struct qm_client *c,
     cm.id = id;
     cm.has_used_one = true;
     cm.used_one = used;
-    return charge_call(c, TP_OP_COMMIT, &tp_commit_schema, &cm, cost, res);
+    return qm__charge_call(c, TP_OP_COMMIT, &tp_commit_schema, &cm, cost, res);
 }
 
 int qm_release(struct qm_client *c,
@@ -381,13 +390,13 @@ int qm_release(struct qm_client *c,
                struct qm_result *res)
 {
     struct tp_res_id ri = {id};
-    return charge_call(c, TP_OP_RELEASE, &tp_res_id_schema, &ri, cost, res);
+    return qm__charge_call(c, TP_OP_RELEASE, &tp_res_id_schema, &ri, cost, res);
 }
 
-static void commit_done(qm__fn fn,
-                        void *arg,
-                        const struct qm_result *res,
-                        const void *body)
+void qm__charge_done(qm__fn fn,
+                     void *arg,
+                     const struct qm_result *res,
+                     const void *body)
 {
     const struct tp_charge *ch = body;
     int64_t cost = ch != NULL && res->status == QM_OK ? ch->cost : 0;
@@ -404,12 +413,13 @@ int qm_commit_async(struct qm_client *c,
     struct tp_commit cm;
     memset(&cm, 0, sizeof(cm));
     cm.id = id;
-    int rv = amounts_in(cm.used, &cm.nused, used, nused, 0, NULL);
+    int rv = qm__amounts_in(cm.used, &cm.nused, used, nused, 0, NULL);
     if (rv != QM_OK) {
         return rv;
     }
     return qm__call_decoded(c, TP_OP_COMMIT, &tp_commit_schema, &cm,
-                            &tp_charge_schema, commit_done, (qm__fn)cb, arg);
+                            &tp_charge_schema, qm__charge_done, (qm__fn)cb,
+                            arg);
 }
 
 static void reservation_out(const struct tp_res_info *in,
@@ -418,11 +428,7 @@ static void reservation_out(const struct tp_res_info *in,
     memset(out, 0, sizeof(*out));
     out->id = in->id;
     COPY_STR(out->client, in->client);
-    out->namounts = in->namounts;
-    for (unsigned i = 0; i < in->namounts; i++) {
-        COPY_STR(out->amounts[i].pool, in->amounts[i].pool);
-        out->amounts[i].amount = in->amounts[i].amount;
-    }
+    out->namounts = qm__amounts_out(out->amounts, in->amounts, in->namounts);
     out->estimate = in->estimate;
     out->created_ms = in->created_ms;
     out->expires_at_ms = in->expires_at_ms;
@@ -527,7 +533,7 @@ int qm_cost_estimate(struct qm_client *c,
     struct tp_estimate_args ea;
     struct tp_estimate e;
     memset(&ea, 0, sizeof(ea));
-    int rv = amounts_in(ea.amounts, &ea.namounts, amounts, n, 1, res);
+    int rv = qm__amounts_in(ea.amounts, &ea.namounts, amounts, n, 1, res);
     if (rv != QM_OK) {
         return rv;
     }

@@ -363,7 +363,19 @@ struct sync_wait
     struct qm_result *res;
     const struct qm_schema *body_schema;
     void *body;
+    struct qm_buf *keep; /* NULL: decode from the reply itself */
 };
+
+/* Copy @body into @keep and point @body there. */
+static int keep_body(struct qm_buf *keep, struct qm_span *body)
+{
+    qm_buf_reset(keep);
+    int rv = qm_buf_append(keep, body->p, body->n);
+    if (rv == QM_OK) {
+        body->p = keep->data;
+    }
+    return rv;
+}
 
 static void sync_done(void *arg,
                       const struct qm_result *res,
@@ -373,7 +385,12 @@ static void sync_done(void *arg,
     *w->res = *res;
     if (w->body_schema != NULL && body.n > 0 && qm_is_status(res->status)) {
         char err[QM_ERRMSG_SIZE];
-        if (qm_decode(w->body_schema, body.p, body.n, w->body, err) != QM_OK) {
+        if (w->keep != NULL && keep_body(w->keep, &body) != QM_OK) {
+            w->res->status = QM_ENOMEM;
+            snprintf(w->res->message, sizeof(w->res->message), "%s",
+                     qm_strerror(QM_ENOMEM));
+        } else if (qm_decode(w->body_schema, body.p, body.n, w->body, err) !=
+                   QM_OK) {
             w->res->status = QM_EPROTO;
             snprintf(w->res->message, sizeof(w->res->message), "%s", err);
         }
@@ -394,12 +411,28 @@ int qm__call_sync(struct qm_client *c,
                   void *body,
                   struct qm_result *res)
 {
+    return qm__call_sync_keep(c, op, schema, args, flags, url, body_schema,
+                              body, NULL, res);
+}
+
+int qm__call_sync_keep(struct qm_client *c,
+                       uint32_t op,
+                       const struct qm_schema *schema,
+                       const void *args,
+                       unsigned flags,
+                       const char *url,
+                       const struct qm_schema *body_schema,
+                       void *body,
+                       struct qm_buf *keep,
+                       struct qm_result *res)
+{
     struct qm_result local;
     struct sync_wait w;
     memset(&w, 0, sizeof(w));
     w.res = res != NULL ? res : &local;
     w.body_schema = body_schema;
     w.body = body;
+    w.keep = keep;
     if (body_schema != NULL) {
         memset(body, 0, body_schema->size);
     }

@@ -80,6 +80,21 @@ int qm__call_sync(struct qm_client *c,
                   void *body,
                   struct qm_result *res);
 
+/* qm__call_sync for a body whose BIN or RAW fields must outlive the call:
+ * the body's bytes are copied into @keep (initialised by the caller, who
+ * closes it once done with @body), and the spans of @body point there. A
+ * copy that cannot be allocated turns the status into QM_ENOMEM. */
+int qm__call_sync_keep(struct qm_client *c,
+                       uint32_t op,
+                       const struct qm_schema *schema,
+                       const void *args,
+                       unsigned flags,
+                       const char *url,
+                       const struct qm_schema *body_schema,
+                       void *body,
+                       struct qm_buf *keep,
+                       struct qm_result *res);
+
 /* An asynchronous call whose body is decoded for its callback: @done runs
  * once, on a libqm thread, with the caller's @fn and @arg (the typed async
  * functions keep their caller's callback there), the outcome, and @body

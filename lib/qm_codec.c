@@ -37,14 +37,16 @@ bool qm_valid_name(const char *s, size_t n)
     return true;
 }
 
-bool qm_valid_text(const char *s, size_t n)
+/* Well-formed UTF-8, and with @printable no control characters either
+ * (C0 but tab, DEL, and C1: U+009B is a terminal's CSI). */
+static bool utf8_ok(const char *s, size_t n, bool printable)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
         unsigned c = p[i];
         if (c < 0x80) {
-            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            if (printable && ((c < 0x20 && c != '\t') || c == 0x7f)) {
                 return false;
             }
             i++;
@@ -76,15 +78,24 @@ bool qm_valid_text(const char *s, size_t n)
             }
             c = (c << 6) | (p[i + k] & 0x3f);
         }
-        /* Overlong forms, beyond Unicode, surrogates, and the C1 control
-         * characters U+0080..U+009F (U+009B is a terminal's CSI). */
+        /* Overlong forms, beyond Unicode, surrogates. */
         if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ||
-            c <= 0x9f) {
+            (printable && c <= 0x9f)) {
             return false;
         }
         i += len;
     }
     return true;
+}
+
+bool qm_valid_text(const char *s, size_t n)
+{
+    return utf8_ok(s, n, true);
+}
+
+bool qm_valid_utf8(const char *s, size_t n)
+{
+    return utf8_ok(s, n, false);
 }
 
 static const struct qm_field *by_key(const struct qm_schema *s,

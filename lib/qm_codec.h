@@ -138,4 +138,8 @@ const struct qm_field *qm_schema_field(const struct qm_schema *s,
 bool qm_valid_name(const char *s, size_t n);
 bool qm_valid_text(const char *s, size_t n);
 
+/* Well-formed UTF-8 of any characters, controls and NUL included (the CLI
+ * prints such a payload as a JSON string). */
+bool qm_valid_utf8(const char *s, size_t n);
+
 #endif

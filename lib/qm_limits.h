@@ -39,6 +39,14 @@
 #define QM_ALERT_COOLDOWN_MS (5LL * 60 * 1000)
 #define QM_SUBJECT_MAX 160 /* an alert's subject */
 
+/* Queues of work. */
+#define QM_PAYLOAD_MAX (64 * 1024) /* opaque payload of a request */
+#define QM_REQUESTS_MAX 2000000    /* queued and running requests */
+#define QM_FINISHED_MAX 100000     /* finished requests kept for reads */
+#define QM_FINISHED_TTL_MS (60LL * 60 * 1000) /* and for at most an hour */
+#define QM_ATTEMPTS_MAX 100
+#define QM_REASON_MAX 200
+
 /* Cluster. */
 #define QM_MEMBERS_MAX 16
 #define QM_NODE_ID_MAX 1000000

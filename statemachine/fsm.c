@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "fsm_internal.h"
+#include "fsm_queue.h"
 #include "qm_alloc.h"
 #include "qm_err.h"
 #include "qm_log.h"
@@ -16,8 +17,10 @@
 #define DEFAULT_MAP_SIZE ((size_t)4 << 30)
 
 const char *const fsm_db_names[FSM_DB_COUNT] = {
-    "meta",    "members", "pools", "sessions", "sess_exp", "tiers",
-    "clients", "usage",   "res",   "res_exp",  "alerts",   "alert_last",
+    "meta",    "members", "pools",  "sessions", "sess_exp",   "tiers",
+    "clients", "usage",   "res",    "res_exp",  "alerts",     "alert_last",
+    "reqs",    "q_grow",  "q_cap",  "q_enq",    "q_deadline", "q_run",
+    "q_done",  "q_stats", "q_fair",
 };
 
 int fsm__err_from_mdb(int rc)
@@ -127,6 +130,7 @@ int fsm_open(struct fsm **out,
     f->max_sessions =
         cfg->max_sessions > 0 ? cfg->max_sessions : QM_SESSIONS_MAX;
     qm_buf_init(&f->resbuf);
+    qm_buf_init(&f->recbuf);
 
     int rv;
     if (mkdir(cfg->dir, 0750) != 0 && errno != EEXIST) {
@@ -190,6 +194,7 @@ err_close_env:
     mdb_env_close(f->env);
 err_free:
     qm_buf_close(&f->resbuf);
+    qm_buf_close(&f->recbuf);
     qm_free(f);
     return rv;
 }
@@ -208,6 +213,7 @@ void fsm_close(struct fsm *f)
     }
     mdb_env_close(f->env);
     qm_buf_close(&f->resbuf);
+    qm_buf_close(&f->recbuf);
     qm_free(f);
 }
 
@@ -324,8 +330,10 @@ int64_t fsm_next_deadline(struct fsm *f)
     }
     int64_t t = fsm__session_next_expiry(f, txn);
     int64_t r = fsm__res_next_expiry(f, txn);
+    int64_t q = fsm__q_next_deadline(f, txn);
     fsm__read_end(f, txn);
-    return r < t ? r : t;
+    t = r < t ? r : t;
+    return q < t ? q : t;
 }
 
 /* ---- results ---- */

@@ -27,6 +27,15 @@ enum fsm_db {
     FSM_DB_RES_EXP,  /* be64 expires_ms, be64 id -> "" (expiry order) */
     FSM_DB_ALERTS,   /* be64 alert id -> tp_alert */
     FSM_DB_ALERT_LAST, /* kind \0 subject -> be64 time last raised */
+    FSM_DB_REQS,       /* be64 request id -> request record */
+    FSM_DB_Q_GROW,     /* u8 tier, be64 ~k, be64 id -> "" (fsm_queue.h) */
+    FSM_DB_Q_CAP,      /* u8 tier, be64 ~priority, be64 id -> "" */
+    FSM_DB_Q_ENQ,      /* be64 enqueued_ms, be64 id -> u8 tier (queued) */
+    FSM_DB_Q_DEADLINE, /* be64 deadline_ms, be64 id -> "" (queued) */
+    FSM_DB_Q_RUN,      /* be64 lease_exp_ms, be64 id -> "" (running) */
+    FSM_DB_Q_DONE,     /* be64 finished_ms, be64 id -> "" (history) */
+    FSM_DB_Q_STATS,    /* u8 tier -> be64 counters (enum fsm_qcount) */
+    FSM_DB_Q_FAIR,     /* client -> be64 milli-dispatches, be64 as of */
     FSM_DB_COUNT,
 };
 
@@ -54,6 +63,13 @@ struct fsm_res
         struct tp_usage usage;
         struct tp_estimate estimate;
         struct tp_alert_page alerts;
+        struct tp_req_id req_id;
+        struct tp_req_info req;
+        struct tp_req_page reqs;
+        struct tp_queue_stats qstats;
+        struct tp_lease lease;
+        struct tp_fail_result fail;
+        struct tp_qsettings qsettings;
     } body;
 };
 
@@ -77,6 +93,10 @@ struct fsm
     struct qm_span res_spans[QM_BATCH_MAX];
     struct fsm_res res;
     struct tp_decoded dec;
+    /* A second result, for commands made of others (a queue lease tries
+     * reservations), and a buffer for records that hold payloads. */
+    struct fsm_res inner;
+    struct qm_buf recbuf;
 };
 
 /* What a command handler sees. */
@@ -264,6 +284,33 @@ int fsm__usage(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res);
 int fsm__cost_estimate(struct fsm_ctx *c,
                        const union tp_args *a,
                        struct fsm_res *res);
+int fsm__q_submit(struct fsm_ctx *c,
+                  const union tp_args *a,
+                  struct fsm_res *res);
+int fsm__q_cancel(struct fsm_ctx *c,
+                  const union tp_args *a,
+                  struct fsm_res *res);
+int fsm__q_get(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res);
+int fsm__q_position(struct fsm_ctx *c,
+                    const union tp_args *a,
+                    struct fsm_res *res);
+int fsm__q_list(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res);
+int fsm__q_stats_get(struct fsm_ctx *c,
+                     const union tp_args *a,
+                     struct fsm_res *res);
+int fsm__q_lease(struct fsm_ctx *c,
+                 const union tp_args *a,
+                 struct fsm_res *res);
+int fsm__q_complete(struct fsm_ctx *c,
+                    const union tp_args *a,
+                    struct fsm_res *res);
+int fsm__q_fail(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res);
+int fsm__q_settings_get(struct fsm_ctx *c,
+                        const union tp_args *a,
+                        struct fsm_res *res);
+int fsm__q_settings_set(struct fsm_ctx *c,
+                        const union tp_args *a,
+                        struct fsm_res *res);
 int fsm__alert_list(struct fsm_ctx *c,
                     const union tp_args *a,
                     struct fsm_res *res);

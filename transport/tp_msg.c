@@ -363,6 +363,161 @@ static const struct qm_field alert_page_fields[] = {
 };
 QM_SCHEMA(tp_alert_page_schema, struct tp_alert_page, alert_page_fields);
 
+/* ---- queues ---- */
+
+static const struct qm_field submit_fields[] = {
+    QM_STR(struct tp_submit, 0, client, QM_FF_REQ | QM_FF_NAME),
+    QM_U64(struct tp_submit, 1, qtier, QM_FF_REQ, 1, TP_QTIERS),
+    QM_I64(struct tp_submit, 2, urgency, 0, 0, 30),
+    QM_LIST(struct tp_submit, 3, needs, nneeds, tp_amount_schema, 0),
+    QM_BIN(struct tp_submit, 4, payload, 0, QM_PAYLOAD_MAX),
+    QM_I64(struct tp_submit, 5, deadline_ms, 0, 0, QM_TIME_MAX),
+    QM_U64(struct tp_submit, 6, attempts, 0, 0, QM_ATTEMPTS_MAX),
+};
+QM_SCHEMA(tp_submit_schema, struct tp_submit, submit_fields);
+
+static const struct qm_field req_id_fields[] = {
+    QM_U64(struct tp_req_id, 0, id, QM_FF_REQ, 1, UINT64_MAX),
+};
+QM_SCHEMA(tp_req_id_schema, struct tp_req_id, req_id_fields);
+
+static const struct qm_field req_info_fields[] = {
+    QM_U64(struct tp_req_info, 0, id, QM_FF_REQ, 1, UINT64_MAX),
+    QM_STR(struct tp_req_info, 1, client, QM_FF_REQ | QM_FF_NAME),
+    QM_U64(struct tp_req_info, 2, qtier, 0, 0, TP_QTIERS),
+    QM_I64(struct tp_req_info, 3, urgency, 0, 0, 30),
+    QM_U64(struct tp_req_info, 4, state, 0, 0, TP_QSTATES),
+    QM_I64(struct tp_req_info, 5, priority, 0, 0, INT64_MAX),
+    QM_U64(struct tp_req_info, 6, position, 0, 0, UINT64_MAX),
+    QM_I64(struct tp_req_info, 7, wait_ms, 0, 0, INT64_MAX),
+    QM_U64(struct tp_req_info, 8, attempts, 0, 0, QM_ATTEMPTS_MAX),
+    QM_U64(struct tp_req_info, 9, max_attempts, 0, 0, QM_ATTEMPTS_MAX),
+    QM_I64(struct tp_req_info, 10, enqueued_ms, 0, 0, QM_TIME_MAX),
+    QM_I64(struct tp_req_info, 11, deadline_ms, 0, 0, QM_TIME_MAX),
+    QM_STR(struct tp_req_info, 12, worker, QM_FF_NAME),
+    QM_I64(struct tp_req_info, 13, lease_expires_ms, 0, 0, QM_TIME_MAX),
+    QM_U64(struct tp_req_info, 14, reservation, 0, 0, UINT64_MAX),
+    QM_LIST(struct tp_req_info, 15, needs, nneeds, tp_amount_schema, 0),
+    QM_I64(struct tp_req_info, 16, finished_ms, 0, 0, QM_TIME_MAX),
+    QM_STR(struct tp_req_info, 17, reason, QM_FF_TEXT),
+};
+QM_SCHEMA(tp_req_info_schema, struct tp_req_info, req_info_fields);
+
+static const struct qm_field req_list_args_fields[] = {
+    QM_STR(struct tp_req_list_args, 0, client, QM_FF_NAME),
+    QM_U64(struct tp_req_list_args, 1, qtier, 0, 0, TP_QTIERS),
+    QM_U64(struct tp_req_list_args, 2, state, 0, 0, TP_QSTATES),
+    QM_U64(struct tp_req_list_args, 3, after, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_req_list_args, 4, limit, 0, 0, QM_PAGE_MAX),
+};
+QM_SCHEMA(tp_req_list_args_schema,
+          struct tp_req_list_args,
+          req_list_args_fields);
+
+static const struct qm_field req_page_fields[] = {
+    QM_LIST(struct tp_req_page, 0, reqs, nreqs, tp_req_info_schema, 0),
+    QM_BOOL(struct tp_req_page, 1, more, 0),
+};
+QM_SCHEMA(tp_req_page_schema, struct tp_req_page, req_page_fields);
+
+static const struct qm_field qtier_stats_fields[] = {
+    QM_U64(struct tp_qtier_stats, 0, qtier, QM_FF_REQ, 1, TP_QTIERS),
+    QM_U64(struct tp_qtier_stats, 1, queued, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_qtier_stats, 2, running, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_qtier_stats, 3, done, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_qtier_stats, 4, failed, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_qtier_stats, 5, cancelled, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_qtier_stats, 6, worker_timeouts, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_qtier_stats, 7, dispatched, 0, 0, UINT64_MAX),
+};
+QM_SCHEMA(tp_qtier_stats_schema, struct tp_qtier_stats, qtier_stats_fields);
+
+static const struct qm_field queue_stats_fields[] = {
+    QM_LIST(struct tp_queue_stats, 0, tiers, ntiers, tp_qtier_stats_schema, 0),
+};
+QM_SCHEMA(tp_queue_stats_schema, struct tp_queue_stats, queue_stats_fields);
+
+static const struct qm_field lease_args_fields[] = {
+    QM_STR(struct tp_lease_args, 0, worker, QM_FF_REQ | QM_FF_NAME),
+    QM_I64(struct tp_lease_args, 1, lease_ms, 0, 0, QM_RES_TTL_MAX_MS),
+};
+QM_SCHEMA(tp_lease_args_schema, struct tp_lease_args, lease_args_fields);
+
+static const struct qm_field lease_fields[] = {
+    QM_U64(struct tp_lease, 0, id, QM_FF_REQ, 1, UINT64_MAX),
+    QM_STR(struct tp_lease, 1, client, QM_FF_REQ | QM_FF_NAME),
+    QM_U64(struct tp_lease, 2, qtier, 0, 0, TP_QTIERS),
+    QM_BIN(struct tp_lease, 3, payload, 0, QM_PAYLOAD_MAX),
+    QM_U64(struct tp_lease, 4, reservation, 0, 0, UINT64_MAX),
+    QM_U64(struct tp_lease, 5, attempt, 0, 0, QM_ATTEMPTS_MAX),
+    QM_I64(struct tp_lease, 6, lease_expires_ms, 0, 0, QM_TIME_MAX),
+    QM_LIST(struct tp_lease, 7, needs, nneeds, tp_amount_schema, 0),
+};
+QM_SCHEMA(tp_lease_schema, struct tp_lease, lease_fields);
+
+static const struct qm_field complete_fields[] = {
+    QM_U64(struct tp_complete, 0, id, QM_FF_REQ, 1, UINT64_MAX),
+    QM_U64(struct tp_complete, 1, attempt, 0, 0, QM_ATTEMPTS_MAX),
+    QM_LIST(struct tp_complete, 2, used, nused, tp_amount_schema, 0),
+};
+QM_SCHEMA(tp_complete_schema, struct tp_complete, complete_fields);
+
+static const struct qm_field fail_fields[] = {
+    QM_U64(struct tp_fail, 0, id, QM_FF_REQ, 1, UINT64_MAX),
+    QM_U64(struct tp_fail, 1, attempt, 0, 0, QM_ATTEMPTS_MAX),
+    QM_STR(struct tp_fail, 2, reason, QM_FF_TEXT),
+};
+QM_SCHEMA(tp_fail_schema, struct tp_fail, fail_fields);
+
+static const struct qm_field fail_result_fields[] = {
+    QM_BOOL(struct tp_fail_result, 0, requeued, 0),
+    QM_U64(struct tp_fail_result, 1, attempts, 0, 0, QM_ATTEMPTS_MAX),
+};
+QM_SCHEMA(tp_fail_result_schema, struct tp_fail_result, fail_result_fields);
+
+#define DAY_MIN (24 * 60)
+static const struct qm_field qsettings_fields[] = {
+    QM_I64(struct tp_qsettings, 0, w_tier, QM_FF_REQ, 0, 10000),
+    QM_I64(struct tp_qsettings, 1, w_urgency, QM_FF_REQ, 0, 10000),
+    QM_I64(struct tp_qsettings, 2, w_wait, QM_FF_REQ, 0, 10000),
+    QM_I64(struct tp_qsettings, 3, w_fair, QM_FF_REQ, 0, 10000),
+    QM_I64(struct tp_qsettings, 4, aging_ms, QM_FF_REQ, 1, 86400000),
+    QM_I64(struct tp_qsettings,
+           5,
+           fair_half_life_ms,
+           QM_FF_REQ,
+           1000,
+           30LL * 86400000),
+    QM_I64(struct tp_qsettings, 6, fair_scale, QM_FF_REQ, 1, 1000000000),
+    QM_I64(struct tp_qsettings, 7, starve_ms, QM_FF_REQ, 1000, 30LL * 86400000),
+    QM_I64(struct tp_qsettings,
+           8,
+           alert_queue_len,
+           QM_FF_REQ,
+           1,
+           QM_REQUESTS_MAX),
+    QM_I64(struct tp_qsettings,
+           9,
+           offpeak_start_min,
+           QM_FF_REQ,
+           0,
+           DAY_MIN - 1),
+    QM_I64(struct tp_qsettings, 10, offpeak_end_min, QM_FF_REQ, 0, DAY_MIN - 1),
+    QM_I64(struct tp_qsettings,
+           11,
+           lease_ms,
+           QM_FF_REQ,
+           1000,
+           QM_RES_TTL_MAX_MS),
+    QM_I64(struct tp_qsettings,
+           12,
+           max_attempts,
+           QM_FF_REQ,
+           1,
+           QM_ATTEMPTS_MAX),
+};
+QM_SCHEMA(tp_qsettings_schema, struct tp_qsettings, qsettings_fields);
+
 /* ---- operations ---- */
 
 static const struct tp_op_info ops[] = {

@@ -456,6 +456,176 @@ extern const struct qm_schema tp_alert_schema;
 extern const struct qm_schema tp_alert_args_schema;
 extern const struct qm_schema tp_alert_page_schema;
 
+/* ---- queues ---- */
+
+/* Queue tiers: dispatch classes, served in this order. */
+enum tp_qtier {
+    TP_QTIER_IMMEDIATE = 1,
+    TP_QTIER_FAST,
+    TP_QTIER_NORMAL,
+    TP_QTIER_BATCH,
+    TP_QTIER_DEFERRED,
+};
+#define TP_QTIERS 5
+
+enum tp_qstate {
+    TP_QSTATE_QUEUED = 1,
+    TP_QSTATE_RUNNING,
+    TP_QSTATE_DONE,
+    TP_QSTATE_FAILED,
+    TP_QSTATE_CANCELLED,
+};
+#define TP_QSTATES 5
+
+struct tp_submit
+{
+    char client[QM_NAME_MAX + 1];
+    uint64_t qtier;  /* enum tp_qtier */
+    int64_t urgency; /* 0..30 priority points */
+    uint32_t nneeds;
+    struct tp_amount needs[QM_RES_POOLS_MAX];
+    struct qm_span payload; /* opaque, up to QM_PAYLOAD_MAX bytes */
+    int64_t deadline_ms;    /* from now; 0 = none */
+    uint64_t attempts;      /* most leases it gets; 0 = the default */
+};
+
+struct tp_req_id
+{
+    uint64_t id;
+};
+
+struct tp_req_info
+{
+    uint64_t id;
+    char client[QM_NAME_MAX + 1];
+    uint64_t qtier;
+    int64_t urgency;
+    uint64_t state;    /* enum tp_qstate */
+    int64_t priority;  /* milli-points (0..100 000) at the answer's time */
+    uint64_t position; /* 1 = next to go (QUEUE_POSITION only) */
+    int64_t wait_ms;   /* estimated wait (QUEUE_POSITION only) */
+    uint64_t attempts;
+    uint64_t max_attempts;
+    int64_t enqueued_ms;
+    int64_t deadline_ms; /* absolute; 0 = none */
+    char worker[QM_NAME_MAX + 1];
+    int64_t lease_expires_ms;
+    uint64_t reservation;
+    uint32_t nneeds;
+    struct tp_amount needs[QM_RES_POOLS_MAX];
+    int64_t finished_ms;
+    char reason[QM_REASON_MAX + 1];
+};
+
+struct tp_req_list_args
+{
+    char client[QM_NAME_MAX + 1]; /* filters: "" and 0 match all */
+    uint64_t qtier;
+    uint64_t state;
+    uint64_t after;
+    uint64_t limit;
+};
+
+struct tp_req_page
+{
+    uint32_t nreqs;
+    struct tp_req_info reqs[QM_PAGE_MAX];
+    bool more;
+};
+
+struct tp_qtier_stats
+{
+    uint64_t qtier;
+    uint64_t queued;
+    uint64_t running;
+    uint64_t done;
+    uint64_t failed;
+    uint64_t cancelled;
+    uint64_t worker_timeouts;
+    uint64_t dispatched;
+};
+
+struct tp_queue_stats
+{
+    uint32_t ntiers;
+    struct tp_qtier_stats tiers[TP_QTIERS];
+};
+
+struct tp_lease_args
+{
+    char worker[QM_NAME_MAX + 1];
+    int64_t lease_ms; /* 0 = the default */
+};
+
+struct tp_lease
+{
+    uint64_t id;
+    char client[QM_NAME_MAX + 1];
+    uint64_t qtier;
+    struct qm_span payload;
+    uint64_t reservation; /* 0 when the request needs nothing */
+    uint64_t attempt;     /* 1 for the first lease: the lease's token */
+    int64_t lease_expires_ms;
+    uint32_t nneeds;
+    struct tp_amount needs[QM_RES_POOLS_MAX];
+};
+
+/* Complete: the reservation is committed with @used (as tp_commit). */
+struct tp_complete
+{
+    uint64_t id;
+    uint64_t attempt; /* the lease's token; 0 = the current lease */
+    uint32_t nused;
+    struct tp_amount used[QM_RES_POOLS_MAX];
+};
+
+struct tp_fail
+{
+    uint64_t id;
+    uint64_t attempt;
+    char reason[QM_REASON_MAX + 1];
+};
+
+struct tp_fail_result
+{
+    bool requeued; /* false: out of attempts, the request failed */
+    uint64_t attempts;
+};
+
+/* Replicated settings of the queues. Weights are per mille of the
+ * nominal points (tier 0..40, urgency 0..30, wait 0..20, fairness 0..10).
+ */
+struct tp_qsettings
+{
+    int64_t w_tier;
+    int64_t w_urgency;
+    int64_t w_wait;
+    int64_t w_fair;
+    int64_t aging_ms;          /* waiting this long earns a wait point */
+    int64_t fair_half_life_ms; /* a client's usage halves in this time */
+    int64_t fair_scale;        /* dispatches at which fairness is halved */
+    int64_t starve_ms;         /* older queued requests go first + alert */
+    int64_t alert_queue_len;   /* alert when a queue tier is longer */
+    int64_t offpeak_start_min; /* UTC minute of day the deferred tier */
+    int64_t offpeak_end_min;   /* runs from/to; equal = no window */
+    int64_t lease_ms;          /* default lease */
+    int64_t max_attempts;      /* default attempts */
+};
+
+extern const struct qm_schema tp_submit_schema;
+extern const struct qm_schema tp_req_id_schema;
+extern const struct qm_schema tp_req_info_schema;
+extern const struct qm_schema tp_req_list_args_schema;
+extern const struct qm_schema tp_req_page_schema;
+extern const struct qm_schema tp_qtier_stats_schema;
+extern const struct qm_schema tp_queue_stats_schema;
+extern const struct qm_schema tp_lease_args_schema;
+extern const struct qm_schema tp_lease_schema;
+extern const struct qm_schema tp_complete_schema;
+extern const struct qm_schema tp_fail_schema;
+extern const struct qm_schema tp_fail_result_schema;
+extern const struct qm_schema tp_qsettings_schema;
+
 /* ---- operations ---- */
 
 /* How a node serves an operation. */
@@ -504,6 +674,21 @@ enum tp_class {
       tp_estimate_schema)                                                      \
     X(ALERT_LIST, 35, TP_CLASS_READ, tp_alert_args_schema,                     \
       tp_alert_page_schema)                                                    \
+    X(QUEUE_SUBMIT, 40, TP_CLASS_WRITE, tp_submit_schema, tp_req_id_schema)    \
+    X(QUEUE_GET, 41, TP_CLASS_READ, tp_req_id_schema, tp_req_info_schema)      \
+    X(QUEUE_CANCEL, 42, TP_CLASS_WRITE, tp_req_id_schema, tp_empty_schema)     \
+    X(QUEUE_POSITION, 43, TP_CLASS_READ, tp_req_id_schema, tp_req_info_schema) \
+    X(QUEUE_LIST, 44, TP_CLASS_READ, tp_req_list_args_schema,                  \
+      tp_req_page_schema)                                                      \
+    X(QUEUE_STATS, 45, TP_CLASS_READ, tp_empty_schema, tp_queue_stats_schema)  \
+    X(QUEUE_LEASE, 46, TP_CLASS_WRITE, tp_lease_args_schema, tp_lease_schema)  \
+    X(QUEUE_COMPLETE, 47, TP_CLASS_WRITE, tp_complete_schema,                  \
+      tp_charge_schema)                                                        \
+    X(QUEUE_FAIL, 48, TP_CLASS_WRITE, tp_fail_schema, tp_fail_result_schema)   \
+    X(QUEUE_SETTINGS_GET, 49, TP_CLASS_READ, tp_empty_schema,                  \
+      tp_qsettings_schema)                                                     \
+    X(QUEUE_SETTINGS_SET, 50, TP_CLASS_WRITE, tp_qsettings_schema,             \
+      tp_empty_schema)                                                         \
     X(TICK, 64, TP_CLASS_INTERNAL, tp_empty_schema, tp_empty_schema)           \
     X(MEMBER_SET, 65, TP_CLASS_INTERNAL, tp_member_schema, tp_empty_schema)    \
     X(MEMBER_DEL, 66, TP_CLASS_INTERNAL, tp_member_id_schema, tp_empty_schema)
@@ -551,6 +736,13 @@ union tp_args {
     struct tp_usage_args usage;
     struct tp_estimate_args estimate;
     struct tp_alert_args alerts;
+    struct tp_submit submit;
+    struct tp_req_id req_id;
+    struct tp_req_list_args req_list;
+    struct tp_lease_args lease;
+    struct tp_complete complete;
+    struct tp_fail fail;
+    struct tp_qsettings qsettings;
 };
 
 /* A request decoded down to its typed arguments. Spans borrow the input. */

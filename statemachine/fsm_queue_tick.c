@@ -1,0 +1,253 @@
+/* What time does to the queues, on TICK: leases that ran out (requeued),
+ * queued requests past their deadline (failed), requests waiting past
+ * starve_ms (an alert each), and finished requests past their history
+ * (forgotten). Each walks an index in time order from its front, so a tick
+ * costs what it changes. */
+#include <stdio.h>
+#include <string.h>
+
+#include "fsm_queue.h"
+#include "qm_err.h"
+
+static const char starve_cursor[] = "q_starve_cursor";
+
+/* The front entry of a time-ordered index: *found, *ms, *id. */
+static int front(struct fsm_ctx *c,
+                 int db,
+                 bool *found,
+                 int64_t *ms,
+                 uint64_t *id)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(c->txn, c->f->dbi[db], &cur);
+    if (rc != MDB_SUCCESS) {
+        return fsm__err_from_mdb(rc);
+    }
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    mdb_cursor_close(cur);
+    *found = rc == MDB_SUCCESS;
+    if (rc == MDB_NOTFOUND) {
+        return QM_OK;
+    }
+    if (rc != MDB_SUCCESS || k.mv_size != 16) {
+        return rc != MDB_SUCCESS ? fsm__err_from_mdb(rc) : QM_ECORRUPT;
+    }
+    *ms = (int64_t)fsm__be64_get(k.mv_data);
+    *id = fsm__be64_get((const uint8_t *)k.mv_data + 8);
+    return QM_OK;
+}
+
+static int load_live(struct fsm_ctx *c, uint64_t id, struct fsm_req *r)
+{
+    int rv = fsm__req_load(c, id, r);
+    return rv == QM_NOT_FOUND ? QM_ECORRUPT : rv;
+}
+
+static int expire_leases(struct fsm_ctx *c, const struct tp_qsettings *s)
+{
+    for (;;) {
+        bool found;
+        int64_t ms;
+        uint64_t id;
+        struct fsm_req r;
+        int rv = front(c, FSM_DB_Q_RUN, &found, &ms, &id);
+        if (rv != QM_OK || !found || ms > c->now) {
+            return rv;
+        }
+        rv = load_live(c, id, &r);
+        if (rv == QM_OK) {
+            rv = fsm__q_expire_lease(c, s, id, &r);
+        }
+        if (rv != QM_OK) {
+            return rv;
+        }
+    }
+}
+
+static int expire_deadlines(struct fsm_ctx *c, const struct tp_qsettings *s)
+{
+    for (;;) {
+        bool found;
+        int64_t ms;
+        uint64_t id;
+        struct fsm_req r;
+        int rv = front(c, FSM_DB_Q_DEADLINE, &found, &ms, &id);
+        if (rv != QM_OK || !found || ms > c->now) {
+            return rv;
+        }
+        rv = load_live(c, id, &r);
+        if (rv == QM_OK) {
+            rv = fsm__q_remove(c, s, id, &r);
+        }
+        if (rv == QM_OK) {
+            rv = fsm__q_finish(c, id, &r, TP_QSTATE_FAILED,
+                               "its deadline passed in the queue");
+        }
+        if (rv != QM_OK) {
+            return rv;
+        }
+    }
+}
+
+/* One alert per request that waits past starve_ms, from a cursor over the
+ * enqueue order (a request requeued behind it is not alerted again). */
+static int starving_alerts(struct fsm_ctx *c, const struct tp_qsettings *s)
+{
+    uint8_t cur[16];
+    MDB_val v;
+    int rv =
+        fsm__get(c, FSM_DB_META, starve_cursor, sizeof(starve_cursor) - 1, &v);
+    bool have = rv == QM_OK && v.mv_size == sizeof(cur);
+    if (have) {
+        memcpy(cur, v.mv_data, sizeof(cur));
+    } else if (rv != QM_OK && rv != QM_NOT_FOUND) {
+        return rv;
+    }
+    MDB_cursor *mc;
+    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_Q_ENQ], &mc);
+    if (rc != MDB_SUCCESS) {
+        return fsm__err_from_mdb(rc);
+    }
+    MDB_val k = {sizeof(cur), cur};
+    rc = have ? mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE)
+              : mdb_cursor_get(mc, &k, &v, MDB_FIRST);
+    if (rc == MDB_SUCCESS && have && k.mv_size == sizeof(cur) &&
+        memcmp(k.mv_data, cur, sizeof(cur)) == 0) {
+        rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
+    }
+    rv = QM_OK;
+    bool moved = false;
+    for (; rc == MDB_SUCCESS && rv == QM_OK;
+         rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT)) {
+        int64_t enq = (int64_t)fsm__be64_get(k.mv_data);
+        if (k.mv_size != 16 || c->now - enq < s->starve_ms) {
+            break;
+        }
+        memcpy(cur, k.mv_data, sizeof(cur));
+        moved = true;
+        uint64_t id = fsm__be64_get((const uint8_t *)k.mv_data + 8);
+        struct fsm_req r;
+        rv = load_live(c, id, &r);
+        if (rv == QM_OK && r.qtier != TP_QTIER_DEFERRED) {
+            char subject[QM_SUBJECT_MAX + 1];
+            snprintf(subject, sizeof(subject), "queue/q%llu",
+                     (unsigned long long)id);
+            rv = fsm__alert(c, "queue_starving", subject, "warning",
+                            "q%llu of client '%s' has waited %lld s",
+                            (unsigned long long)id, r.client,
+                            (long long)((c->now - enq) / 1000));
+        }
+    }
+    mdb_cursor_close(mc);
+    if (rv == QM_OK && moved) {
+        rv = fsm__put(c, FSM_DB_META, starve_cursor, sizeof(starve_cursor) - 1,
+                      cur, sizeof(cur));
+    }
+    return rv;
+}
+
+/* Forget finished requests after an hour, or beyond QM_FINISHED_MAX. */
+static int purge_history(struct fsm_ctx *c)
+{
+    for (;;) {
+        bool found;
+        int64_t ms;
+        uint64_t id;
+        MDB_stat st;
+        int rv = front(c, FSM_DB_Q_DONE, &found, &ms, &id);
+        if (rv != QM_OK || !found) {
+            return rv;
+        }
+        int rc = mdb_stat(c->txn, c->f->dbi[FSM_DB_Q_DONE], &st);
+        if (rc != MDB_SUCCESS) {
+            return fsm__err_from_mdb(rc);
+        }
+        if (ms > c->now - QM_FINISHED_TTL_MS &&
+            st.ms_entries <= QM_FINISHED_MAX) {
+            return QM_OK;
+        }
+        uint8_t k[16];
+        fsm__be64_put(k, (uint64_t)ms);
+        fsm__be64_put(k + 8, id);
+        MDB_val kv = {sizeof(k), k};
+        rc = mdb_del(c->txn, c->f->dbi[FSM_DB_Q_DONE], &kv, NULL);
+        rv = fsm__err_from_mdb(rc);
+        if (rv == QM_OK) {
+            rv = fsm__req_delete(c, id);
+        }
+        if (rv != QM_OK) {
+            return rv;
+        }
+    }
+}
+
+int fsm__q_tick(struct fsm_ctx *c)
+{
+    struct tp_qsettings s;
+    int rv = fsm__qsettings(c, &s);
+    if (rv == QM_OK) {
+        rv = expire_leases(c, &s);
+    }
+    if (rv == QM_OK) {
+        rv = expire_deadlines(c, &s);
+    }
+    if (rv == QM_OK) {
+        rv = starving_alerts(c, &s);
+    }
+    if (rv == QM_OK) {
+        rv = purge_history(c);
+    }
+    if (rv == QM_OK) {
+        rv = fsm__q_migrate(c, &s);
+    }
+    return rv;
+}
+
+int64_t fsm__q_next_deadline(struct fsm *f, MDB_txn *txn)
+{
+    struct fsm_ctx c = {f, txn, f->clock, 0};
+    struct tp_qsettings s;
+    int64_t next = INT64_MAX, ms;
+    uint64_t id;
+    bool found;
+    if (fsm__qsettings(&c, &s) != QM_OK) {
+        return INT64_MAX;
+    }
+    if (front(&c, FSM_DB_Q_RUN, &found, &ms, &id) == QM_OK && found) {
+        next = ms < next ? ms : next;
+    }
+    if (front(&c, FSM_DB_Q_DEADLINE, &found, &ms, &id) == QM_OK && found) {
+        next = ms < next ? ms : next;
+    }
+    if (front(&c, FSM_DB_Q_DONE, &found, &ms, &id) == QM_OK && found) {
+        ms += QM_FINISHED_TTL_MS;
+        next = ms < next ? ms : next;
+    }
+    /* The oldest queued request not yet alerted as starving. */
+    MDB_val v;
+    uint8_t cur[16];
+    MDB_cursor *mc;
+    if (mdb_cursor_open(txn, f->dbi[FSM_DB_Q_ENQ], &mc) != MDB_SUCCESS) {
+        return next;
+    }
+    bool have = fsm__get(&c, FSM_DB_META, starve_cursor,
+                         sizeof(starve_cursor) - 1, &v) == QM_OK &&
+                v.mv_size == sizeof(cur);
+    if (have) {
+        memcpy(cur, v.mv_data, sizeof(cur));
+    }
+    MDB_val k = {sizeof(cur), cur};
+    int rc = have ? mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE)
+                  : mdb_cursor_get(mc, &k, &v, MDB_FIRST);
+    if (rc == MDB_SUCCESS && have && k.mv_size == 16 &&
+        memcmp(k.mv_data, cur, sizeof(cur)) == 0) {
+        rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
+    }
+    if (rc == MDB_SUCCESS && k.mv_size == 16) {
+        ms = (int64_t)fsm__be64_get(k.mv_data) + s.starve_ms;
+        next = ms < next ? ms : next;
+    }
+    mdb_cursor_close(mc);
+    return next;
+}
