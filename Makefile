@@ -183,6 +183,10 @@ fuzz:
 
 fuzz-build: $(FUZZ_BINS)
 
+bench: deps
+	@$(MAKE) --no-print-directory MODE=release all
+	@bench/run.sh build/release/bin build/bench
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 		$(DESTDIR)$(PREFIX)/include/quartermaster

@@ -17,6 +17,7 @@ enum bench_mode {
     BENCH_READ,
     BENCH_STALE_READ,
     BENCH_RESERVE_COMMIT,
+    BENCH_POPULATE, /* not a measurement: creates entities (bench_populate.c) */
     BENCH_QUEUE,
 };
 
@@ -33,6 +34,8 @@ struct bench_config
     double warmup_s;
     const char *pool; /* NULL: create "bench" */
     bool json;
+    const char *timeline; /* write "start_ms end_ms STATUS" per operation */
+    unsigned populate[3]; /* --mode populate: pools, clients, reservations */
 };
 
 struct bench_stats
@@ -55,6 +58,10 @@ struct bench_result
 /* Run the whole benchmark (warm-up, then measurement). QM_OK or an error
  * with a reason on stderr. */
 int bench_run(const struct bench_config *cfg, struct bench_result *out);
+
+/* --mode populate: create the entities of cfg->populate with a few threads
+ * of synchronous calls. QM_OK or an error (reported on stderr). */
+int bench_populate(const struct bench_config *cfg);
 
 void bench_print(const struct bench_config *cfg, const struct bench_result *r);
 

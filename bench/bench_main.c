@@ -37,6 +37,14 @@ static void usage(FILE *out)
         "  --pool NAME         use this pool; by default a pool 'bench' with\n"
         "                      room for the whole run is created\n"
         "  --json              print one JSON document\n"
+        "  --timeline FILE     write \"start_ms end_ms STATUS\" per measured\n"
+        "                      operation (wall clock), e.g. for failover "
+        "trials\n"
+        "\n"
+        "  --mode populate --pools N --clients N --reservations N\n"
+        "                      no measurement: create pools pop-p00000..,\n"
+        "                      enterprise clients pop-c00000.. and open\n"
+        "                      reservations of 1 unit for 24 h, then exit\n"
         "\n"
         "Prints operations per second (answered calls: granted or denied),\n"
         "latency percentiles over every call, and the count of each outcome.\n",
@@ -96,7 +104,11 @@ static int positive(const char *s, double max, double *out)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    struct bench_config cfg = {NULL, BENCH_ACQUIRE, 1, 1, 10, 2, NULL, false};
+    struct bench_config cfg = {.mode = BENCH_ACQUIRE,
+                               .inflight = 1,
+                               .connections = 1,
+                               .duration_s = 10,
+                               .warmup_s = 2};
     cfg.cluster = getenv("QM_CLUSTER");
     if (cfg.cluster == NULL || cfg.cluster[0] == '\0') {
         cfg.cluster = "tcp://127.0.0.1:7101";
@@ -109,6 +121,10 @@ int main(int argc, char **argv)
         {"duration", required_argument, NULL, 'd'},
         {"warmup", required_argument, NULL, 'w'},
         {"pool", required_argument, NULL, 'p'},
+        {"timeline", required_argument, NULL, 'T'},
+        {"pools", required_argument, NULL, 'P'},
+        {"clients", required_argument, NULL, 'C'},
+        {"reservations", required_argument, NULL, 'R'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -129,6 +145,8 @@ int main(int argc, char **argv)
                     cfg.mode = BENCH_STALE_READ;
                 } else if (strcmp(optarg, "reserve-commit") == 0) {
                     cfg.mode = BENCH_RESERVE_COMMIT;
+                } else if (strcmp(optarg, "populate") == 0) {
+                    cfg.mode = BENCH_POPULATE;
                 } else if (strcmp(optarg, "queue") == 0) {
                     cfg.mode = BENCH_QUEUE;
                 } else {
@@ -169,6 +187,21 @@ int main(int argc, char **argv)
             case 'p':
                 cfg.pool = optarg;
                 break;
+            case 'T':
+                cfg.timeline = optarg;
+                break;
+            case 'P':
+            case 'C':
+            case 'R':
+                if (positive(optarg, 10000000, &v) != 0) {
+                    fprintf(stderr, "qm-bench: --%s wants a count\n",
+                            ch == 'P'   ? "pools"
+                            : ch == 'C' ? "clients"
+                                        : "reservations");
+                    return 2;
+                }
+                cfg.populate[ch == 'P' ? 0 : ch == 'C' ? 1 : 2] = (unsigned)v;
+                break;
             case 'j':
                 cfg.json = true;
                 break;
@@ -186,6 +219,9 @@ int main(int argc, char **argv)
     }
     if (cfg.connections > cfg.inflight) {
         cfg.connections = cfg.inflight;
+    }
+    if (cfg.mode == BENCH_POPULATE) {
+        return bench_populate(&cfg) == QM_OK ? 0 : 1;
     }
     struct bench_result r;
     int rv = bench_run(&cfg, &r);

@@ -22,6 +22,7 @@ struct run
     pthread_mutex_t mu;
     pthread_cond_t done;
     struct tp_pool_name pool;
+    FILE *timeline; /* --timeline, written under mu */
 };
 
 struct slot
@@ -31,7 +32,15 @@ struct slot
     char who[32];    /* the ledger client of reserve-commit and queue */
     char worker[32]; /* the worker name of queue */
     int64_t started_ns;
+    int64_t started_wall_ms; /* for --timeline */
 };
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int64_t now_ns(void)
 {
@@ -58,6 +67,12 @@ static void record(struct slot *s, int status)
     uint64_t i = atomic_fetch_add(&r->stats.nsamples, 1);
     if (i < r->stats.cap) {
         r->stats.samples_us[i] = (uint64_t)(now_ns() - s->started_ns) / 1000;
+    }
+    if (r->timeline != NULL) {
+        pthread_mutex_lock(&r->mu);
+        fprintf(r->timeline, "%lld %lld %s\n", (long long)s->started_wall_ms,
+                (long long)wall_ms(), qm_errname(status));
+        pthread_mutex_unlock(&r->mu);
     }
 }
 
@@ -158,6 +173,7 @@ static void issue(struct slot *s)
 {
     struct run *r = s->run;
     s->started_ns = now_ns();
+    s->started_wall_ms = wall_ms();
     int rv;
     switch (r->cfg->mode) {
         case BENCH_ACQUIRE:
@@ -276,6 +292,11 @@ int bench_run(const struct bench_config *cfg, struct bench_result *out)
         return QM_ENOMEM;
     }
     int rv = QM_OK;
+    if (cfg->timeline != NULL &&
+        (r.timeline = fopen(cfg->timeline, "w")) == NULL) {
+        fprintf(stderr, "qm-bench: cannot write %s\n", cfg->timeline);
+        rv = QM_EIO;
+    }
     struct qm_options opt = {10000, 2000, NULL};
     for (unsigned i = 0; i < cfg->connections && rv == QM_OK; i++) {
         char err[QM_ERRMSG_SIZE];
@@ -334,6 +355,9 @@ int bench_run(const struct bench_config *cfg, struct bench_result *out)
     free(r.clients);
     free(slots);
     free(r.stats.samples_us);
+    if (r.timeline != NULL) {
+        fclose(r.timeline);
+    }
     pthread_cond_destroy(&r.done);
     pthread_mutex_destroy(&r.mu);
     return rv;

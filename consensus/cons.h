@@ -31,7 +31,7 @@ struct cons_config
     const char *api_url;   /* this node's client API, recorded in state */
     const char *dir;       /* raft's folder; must exist */
     bool bootstrap;        /* first start of a new single-node cluster */
-    unsigned election_ms;  /* 0 = 300 */
+    unsigned election_ms;  /* 0 = 250 */
     unsigned heartbeat_ms; /* 0 = 50 */
     unsigned snapshot_threshold;  /* 0 = 16384 entries */
     unsigned snapshot_trailing;   /* 0 = 8192 entries */

@@ -116,6 +116,21 @@ static void watch_state(struct cons *c)
     }
 }
 
+/* libraft 0.15 lets a follower become a candidate while it writes a
+ * snapshot it was sent, then answers the leader as a candidate, reading the
+ * leader's address from the candidate's half of a union: a crash seen here
+ * (canonical/raft#343; 0.17 does not start elections during an install).
+ * Do what 0.17 does, from outside: keep the election timer fresh while an
+ * install runs. This runs every loop iteration, and raft's tick runs at
+ * least every heartbeat, so the timer never gets near expiry. */
+static void hold_elections_while_installing(struct cons *c)
+{
+    if (raft_state(&c->raft) == RAFT_FOLLOWER &&
+        c->raft.snapshot.put.data != NULL) {
+        c->raft.election_timer_start = c->raft.io->time(c->raft.io);
+    }
+}
+
 static void on_check(uv_check_t *h)
 {
     struct cons *c = h->data;
@@ -124,6 +139,7 @@ static void on_check(uv_check_t *h)
         return;
     }
     watch_state(c);
+    hold_elections_while_installing(c);
     cons__change_step(c);
     cons__flush(c);
     if (fsm_flush(c->fsm) != QM_OK) {
@@ -171,7 +187,7 @@ int cons_init(struct cons **out,
     snprintf(c->api_url, sizeof(c->api_url), "%s", cfg->api_url);
     c->bootstrap = cfg->bootstrap;
     c->tick_ms = cfg->tick_ms > 0 ? cfg->tick_ms : 1000;
-    c->election_ms = cfg->election_ms > 0 ? cfg->election_ms : 300;
+    c->election_ms = cfg->election_ms > 0 ? cfg->election_ms : 250;
     unsigned heartbeat = cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : 50;
     c->last_state = RAFT_UNAVAILABLE;
     cons__pipeline_init(c);

@@ -43,7 +43,7 @@ static const char usage_text[] =
     "join)\n"
     "  --api-contexts N          requests served at once ([node] "
     "api_contexts; 256)\n"
-    "  --election-timeout MS     ([raft] election_timeout_ms; 300)\n"
+    "  --election-timeout MS     ([raft] election_timeout_ms; 250)\n"
     "  --heartbeat-timeout MS    ([raft] heartbeat_timeout_ms; 50)\n"
     "  --snapshot-threshold N    entries between snapshots\n"
     "                            ([raft] snapshot_threshold; 16384)\n"
@@ -78,7 +78,7 @@ static void defaults(struct node_config *c)
     snprintf(c->api_addr, sizeof(c->api_addr), "tcp://127.0.0.1:7101");
     snprintf(c->http_addr, sizeof(c->http_addr), "127.0.0.1:7201");
     c->api_contexts = 256;
-    c->election_ms = 300;
+    c->election_ms = 250;
     c->heartbeat_ms = 50;
     c->snapshot_threshold = 16384;
     c->snapshot_trailing = 8192;

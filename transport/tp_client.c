@@ -33,6 +33,7 @@ struct tp_conn
     char url[QM_URL_MAX + 1];
     pthread_mutex_t mu;
     int pipes;               /* connected pipes */
+    bool lost;               /* was up and dropped, not back yet */
     struct tp_xchg *waiting; /* exchanges with a request outstanding */
 };
 
@@ -66,6 +67,7 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
     pthread_mutex_lock(&c->mu);
     if (ev == NNG_PIPE_EV_ADD_POST) {
         c->pipes++;
+        c->lost = false;
         pthread_mutex_unlock(&c->mu);
         return;
     }
@@ -76,6 +78,7 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
     if (c->pipes > 0) {
         c->pipes--;
     }
+    c->lost = c->pipes == 0;
     /* The peer went away: end every outstanding request now. */
     for (struct tp_xchg *x = c->waiting; x != NULL; x = x->next) {
         nng_aio_abort(x->aio, NNG_ECONNRESET);
@@ -275,6 +278,17 @@ void tp_xchg_start(struct tp_xchg *x,
     x->conn = conn;
     pthread_mutex_lock(&conn->mu);
     bool up = conn->pipes > 0;
+    if (conn->lost) {
+        /* The peer went away and has not come back: say so now rather
+         * than wait for a reconnection that is not coming soon. */
+        pthread_mutex_unlock(&conn->mu);
+        nng_ctx_close(x->ctx);
+        x->has_ctx = false;
+        x->conn = NULL;
+        nng_msg_free(m);
+        x->cb(x->arg, QM_ECONN, NULL, 0);
+        return;
+    }
     x->next = conn->waiting;
     conn->waiting = x;
     pthread_mutex_unlock(&conn->mu);

@@ -59,7 +59,9 @@ void tp_xchg_sleep(struct tp_xchg *x, int64_t ms);
  * does, c-style rule 10). */
 int tp_err_from_nng(int rv);
 
-/* The milliseconds a request waits for a connection that is down. */
+/* The milliseconds a request waits for a connection that is not up yet.
+ * A connection that was up and dropped fails requests at once until it is
+ * back (the node died or restarts; the caller tries another node). */
 #define TP_CONNECT_GRACE_MS 300
 
 #endif
