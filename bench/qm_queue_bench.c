@@ -32,10 +32,10 @@
 #include "qm_mp.h"
 #include "tp_msg.h"
 
-#define BATCH 64      /* commands per raft entry */
-#define STEP 100000   /* report the enqueue rate per this many requests */
-#define SAMPLE 2048   /* dispatches timed at each step */
-#define FINAL 16384   /* dispatches timed at the full size */
+#define BATCH 64    /* commands per raft entry */
+#define STEP 100000 /* report the enqueue rate per this many requests */
+#define SAMPLE 2048 /* dispatches timed at each step */
+#define FINAL 16384 /* dispatches timed at the full size */
 #define NCLIENTS 8
 #define T0 1709294400000LL /* 2024-03-01 12:00 UTC: outside off-peak */
 
@@ -151,8 +151,8 @@ static void add(struct qb *q,
 }
 
 /* Apply the entry built so far at the next index, commit, and check each
- * result is @want; lease bodies go to q->ids. */
-static void apply(struct qb *q, int want)
+ * result is @want; with @leases, the leased ids go to q->ids. */
+static void apply(struct qb *q, int want, bool leases)
 {
     qm_buf_reset(&q->entry);
     int rv = fsm_entry_header(&q->entry, q->now, q->ncmds);
@@ -182,9 +182,11 @@ static void apply(struct qb *q, int want)
                     qm_errname((int)r.status), r.message);
             exit(1);
         }
-        if (r.body.n > 0 && i < BATCH &&
-            qm_decode(&tp_lease_schema, r.body.p, r.body.n, &l, err) ==
-                QM_OK) {
+        if (leases) {
+            if (i >= BATCH || qm_decode(&tp_lease_schema, r.body.p, r.body.n,
+                                        &l, err) != QM_OK) {
+                die("lease result", QM_EPROTO);
+            }
             q->ids[i] = l.id;
         }
     }
@@ -208,7 +210,7 @@ static void setup(struct qb *q)
     snprintf(pc.name, sizeof(pc.name), "cpu");
     pc.capacity = QM_TOKENS_MAX;
     add(q, TP_OP_POOL_CREATE, &tp_pool_create_schema, &pc);
-    apply(q, QM_OK);
+    apply(q, QM_OK, false);
 }
 
 /* @n submits: random client, tier (not deferred), urgency; a 64-byte
@@ -233,7 +235,7 @@ static void submit(struct qb *q, uint64_t n)
             }
             add(q, TP_OP_QUEUE_SUBMIT, &tp_submit_schema, &s);
         }
-        apply(q, QM_OK);
+        apply(q, QM_OK, false);
         q->now++;
     }
     q->queued += n;
@@ -252,14 +254,14 @@ static double dispatch(struct qb *q, uint64_t n)
         for (int i = 0; i < HALF; i++) {
             add(q, TP_OP_QUEUE_LEASE, &tp_lease_args_schema, &la);
         }
-        apply(q, QM_OK);
+        apply(q, QM_OK, true);
         for (int i = 0; i < HALF; i++) {
             struct tp_complete c;
             memset(&c, 0, sizeof(c));
             c.id = q->ids[i];
             add(q, TP_OP_QUEUE_COMPLETE, &tp_complete_schema, &c);
         }
-        apply(q, QM_OK);
+        apply(q, QM_OK, false);
         q->now++;
     }
     q->queued -= n;
@@ -300,7 +302,7 @@ static double tick(struct qb *q, int64_t t)
     q->now = t;
     double t0 = now_us();
     add(q, TP_OP_TICK, NULL, NULL);
-    apply(q, QM_OK);
+    apply(q, QM_OK, false);
     return now_us() - t0;
 }
 
@@ -317,14 +319,15 @@ static const char *pick_parent(void)
 
 static void usage(FILE *out)
 {
-    fputs("Usage: qm-queue-bench [--requests N] [--dir DIR] [--keep]\n"
-          "\n"
-          "Measure the queues of the state machine in process, on disk:\n"
-          "  --requests N  requests to queue (1000000)\n"
-          "  --dir DIR     where to make the databases (/tmp, or build/ when\n"
-          "                /tmp is a tmpfs)\n"
-          "  --keep        leave the databases behind\n",
-          out);
+    fputs(
+        "Usage: qm-queue-bench [--requests N] [--dir DIR] [--keep]\n"
+        "\n"
+        "Measure the queues of the state machine in process, on disk:\n"
+        "  --requests N  requests to queue (1000000)\n"
+        "  --dir DIR     where to make the databases (/tmp, or build/ when\n"
+        "                /tmp is a tmpfs)\n"
+        "  --keep        leave the databases behind\n",
+        out);
 }
 
 struct results
@@ -359,8 +362,9 @@ static void print_results(const struct results *r, const char *dir)
     printf("%-44s %10.2f us\n", "dispatch when all starve (oldest first)",
            r->starving_us);
     printf("%-44s %10.2f s, %.1f MiB\n", "snapshot", r->snap_s, r->snap_mib);
-    printf("%-44s %10.2f s, digest %s (%.2f s)\n", "restore into a new database",
-           r->restore_s, r->same ? "matches" : "DIFFERS", r->digest_s);
+    printf("%-44s %10.2f s, digest %s (%.2f s)\n",
+           "restore into a new database", r->restore_s,
+           r->same ? "matches" : "DIFFERS", r->digest_s);
     printf("\n{\"date\":\"%s\",\"requests\":%llu,\"steps\":[", day,
            (unsigned long long)r->n);
     for (uint64_t i = 0; i < r->nrows; i++) {
@@ -368,13 +372,14 @@ static void print_results(const struct results *r, const char *dir)
                i > 0 ? "," : "", (unsigned long long)r->rows[i].size,
                r->rows[i].submit_us, r->rows[i].dispatch_us);
     }
-    printf("],\"dispatch_us\":%.2f,\"rss_mib\":%.1f,\"lmdb_mib\":%.1f,"
-           "\"lmdb_disk_mib\":%.1f,\"starve_tick_s\":%.2f,"
-           "\"starving_dispatch_us\":%.2f,\"snapshot_s\":%.2f,"
-           "\"snapshot_mib\":%.1f,\"restore_s\":%.2f,\"digest_match\":%s}\n",
-           r->final_us, r->rss_mib, r->file_mib, r->disk_mib, r->tick_s,
-           r->starving_us, r->snap_s, r->snap_mib, r->restore_s,
-           r->same ? "true" : "false");
+    printf(
+        "],\"dispatch_us\":%.2f,\"rss_mib\":%.1f,\"lmdb_mib\":%.1f,"
+        "\"lmdb_disk_mib\":%.1f,\"starve_tick_s\":%.2f,"
+        "\"starving_dispatch_us\":%.2f,\"snapshot_s\":%.2f,"
+        "\"snapshot_mib\":%.1f,\"restore_s\":%.2f,\"digest_match\":%s}\n",
+        r->final_us, r->rss_mib, r->file_mib, r->disk_mib, r->tick_s,
+        r->starving_us, r->snap_s, r->snap_mib, r->restore_s,
+        r->same ? "true" : "false");
 }
 
 /* Queue @r->n requests, timing each STEP and a dispatch sample after it. */
@@ -397,7 +402,9 @@ static void grow(struct qb *q, struct results *r)
 
 /* Snapshot @q, restore it into a new database under @parent, compare the
  * digests. */
-static void snapshot(struct qb *q, const char *parent, bool keep,
+static void snapshot(struct qb *q,
+                     const char *parent,
+                     bool keep,
                      struct results *r)
 {
     struct fsm_snap *snap;
@@ -427,7 +434,8 @@ static void snapshot(struct qb *q, const char *parent, bool keep,
     char a[33], b[33];
     uint64_t ia, ib;
     t = now_us();
-    if (fsm_digest(q->f, a, &ia) != QM_OK || fsm_digest(copy.f, b, &ib) != QM_OK) {
+    if (fsm_digest(q->f, a, &ia) != QM_OK ||
+        fsm_digest(copy.f, b, &ib) != QM_OK) {
         die("digest", QM_EIO);
     }
     r->digest_s = (now_us() - t) / 2e6;

@@ -131,6 +131,25 @@ static void hold_elections_while_installing(struct cons *c)
     }
 }
 
+/* libraft 0.15's TCP transport never sets TCP_NODELAY: a small
+ * AppendEntries (or its result) sent while an earlier one is unacknowledged
+ * waits for the peer's delayed ACK, 40 ms. Its sockets are libuv handles on
+ * this loop, so set the option on them: the listener (accepted sockets
+ * inherit it on Linux) and each connection, new ones included, from the
+ * housekeeping timer. */
+static void nodelay_one(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (h->type == UV_TCP && !uv_is_closing(h)) {
+        uv_tcp_nodelay((uv_tcp_t *)h, 1);
+    }
+}
+
+static void nodelay_all(struct cons *c)
+{
+    uv_walk(c->loop, nodelay_one, NULL);
+}
+
 static void on_check(uv_check_t *h)
 {
     struct cons *c = h->data;
@@ -168,6 +187,7 @@ static void on_timer(uv_timer_t *h)
     struct cons *c = h->data;
     watch_state(c);
     cons__housekeeping(c);
+    nodelay_all(c);
     cons__kick(c);
 }
 
@@ -276,6 +296,7 @@ int cons_start(struct cons *c, char err[QM_ERRMSG_SIZE])
         snprintf(err, QM_ERRMSG_SIZE, "raft start: %s", raft_errmsg(&c->raft));
         return QM_EIO;
     }
+    nodelay_all(c);
     uv_timer_start(&c->timer, on_timer, c->tick_ms, c->tick_ms);
     qm_log(QM_LOG_INFO, "CONS0005",
            "raft started: node %llu at %s, applied=%llu last=%llu "
