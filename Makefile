@@ -62,7 +62,8 @@ FSM_SRC := $(wildcard statemachine/*.c)
 CONS_SRC := $(wildcard consensus/*.c)
 NODE_SRC := $(wildcard node/*.c)
 CLI_SRC := $(wildcard cli/*.c)
-BENCH_SRC := $(wildcard bench/*.c)
+# qm_queue_bench.c is a program of its own (QMQBENCH), not part of qm-bench.
+BENCH_SRC := $(filter-out bench/qm_queue_bench.c,$(wildcard bench/*.c))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
@@ -72,6 +73,8 @@ QMD := $(B)/bin/qmd
 QMCTL := $(B)/bin/qmctl
 QMBENCH := $(B)/bin/qm-bench
 BINS := $(QMD) $(QMCTL) $(QMBENCH)
+# The queue state machine at scale, in process; not part of all.
+QMQBENCH := $(B)/bin/qm-queue-bench
 
 # ---- tests ----
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
@@ -117,6 +120,12 @@ $(QMCTL): $(call obj,$(CLI_SRC)) $(LIBQM)
 $(QMBENCH): $(call obj,$(BENCH_SRC)) $(LIBQM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT)
+
+# Links like a unit test: the state machine in process, no raft, no network.
+$(QMQBENCH): bench/qm_queue_bench.c $(LIBSERVER) $(LIBQM)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(filter-out %.h,$^) \
+		$(LIBS_SERVER)
 
 $(B)/tests/unit/%: tests/unit/%.c $(call obj,$(UNIT_HELPERS)) $(LIBSERVER) \
 		$(LIBQM)

@@ -213,8 +213,10 @@ static void setup(struct qb *q)
     apply(q, QM_OK, false);
 }
 
-/* @n submits: random client, tier (not deferred), urgency; a 64-byte
- * payload; half need one unit of the pool. A millisecond per entry. */
+/* @n submits: random client, tier and urgency; a 64-byte payload; half
+ * need one unit of the pool. A millisecond per entry, at noon: a fifth are
+ * deferred and stay queued (outside off-peak, others wait), so dispatch
+ * runs past a deferred backlog that grows old. */
 static void submit(struct qb *q, uint64_t n)
 {
     static const uint8_t payload[64] = "{\"job\": \"render\", \"frame\": 1}";
@@ -224,7 +226,7 @@ static void submit(struct qb *q, uint64_t n)
             memset(&s, 0, sizeof(s));
             snprintf(s.client, sizeof(s.client), "client-%d",
                      (int)rnd(q, NCLIENTS));
-            s.qtier = TP_QTIER_IMMEDIATE + rnd(q, TP_QTIERS - 1);
+            s.qtier = TP_QTIER_IMMEDIATE + rnd(q, TP_QTIERS);
             s.urgency = (int64_t)rnd(q, 31);
             s.payload.p = payload;
             s.payload.n = sizeof(payload);
@@ -241,8 +243,8 @@ static void submit(struct qb *q, uint64_t n)
     q->queued += n;
 }
 
-/* @n dispatches: entries of 32 leases, then an entry of their 32
- * completes. Returns microseconds per dispatch. */
+/* @n dispatches (a multiple of 32): entries of 32 leases, then an entry of
+ * their 32 completes. Returns microseconds per dispatch. */
 static double dispatch(struct qb *q, uint64_t n)
 {
     enum { HALF = BATCH / 2 };
@@ -333,6 +335,7 @@ static void usage(FILE *out)
 struct results
 {
     uint64_t n, nrows;
+    uint64_t sample, final; /* dispatches timed: per step, at full size */
     struct step_row rows[64];
     double final_us, rss_mib, file_mib, disk_mib, tick_s, starving_us;
     uint64_t starving_size;
@@ -393,8 +396,8 @@ static void grow(struct qb *q, struct results *r)
         struct step_row *row = &r->rows[r->nrows++];
         row->submit_us = (now_us() - t) / (double)n;
         row->size = q->queued;
-        row->dispatch_us = dispatch(q, SAMPLE);
-        submit(q, SAMPLE); /* back to the size */
+        row->dispatch_us = dispatch(q, r->sample);
+        submit(q, r->sample); /* back to the size */
         fprintf(stderr, "qm-queue-bench: %llu queued\n",
                 (unsigned long long)q->queued);
     }
@@ -461,8 +464,8 @@ int main(int argc, char **argv)
         if (c == 'n') {
             char *end;
             unsigned long long v = strtoull(optarg, &end, 10);
-            if (*end != '\0' || v < SAMPLE || v > QM_REQUESTS_MAX / 2) {
-                fprintf(stderr, "qm-queue-bench: --requests %d..%d\n", SAMPLE,
+            if (*end != '\0' || v < 1000 || v > QM_REQUESTS_MAX / 2) {
+                fprintf(stderr, "qm-queue-bench: --requests 1000..%d\n",
                         QM_REQUESTS_MAX / 2);
                 return 2;
             }
@@ -477,6 +480,10 @@ int main(int argc, char **argv)
         }
     }
     parent = parent != NULL ? parent : pick_parent();
+    /* A fifth of the queue is deferred and not dispatched: time fewer
+     * dispatches than the rest holds. */
+    r.sample = (r.n / 8 < SAMPLE ? r.n / 8 : SAMPLE) / 32 * 32;
+    r.final = (r.n / 4 < FINAL ? r.n / 4 : FINAL) / 32 * 32;
     qm_log_set_level(QM_LOG_WARN);
     struct qb q;
     memset(&q, 0, sizeof(q));
@@ -484,8 +491,8 @@ int main(int argc, char **argv)
     open_fsm(&q, parent);
     setup(&q);
     grow(&q, &r);
-    r.final_us = dispatch(&q, FINAL);
-    submit(&q, FINAL);
+    r.final_us = dispatch(&q, r.final);
+    submit(&q, r.final);
     r.rss_mib = rss_mib();
     r.file_mib = file_mib(&q, &r.disk_mib);
     /* Ten minutes on every request waits past starve_ms (and its wait term
@@ -493,7 +500,7 @@ int main(int argc, char **argv)
      * first. */
     r.tick_s = tick(&q, q.now + 11 * 60000) / 1e6;
     r.starving_size = q.queued;
-    r.starving_us = dispatch(&q, FINAL);
+    r.starving_us = dispatch(&q, r.final);
     snapshot(&q, parent, keep, &r);
     print_results(&r, parent);
     close_fsm(&q, keep);

@@ -72,6 +72,7 @@ struct cons
     /* Apply pipeline: the batch being built in this loop iteration. */
     struct qm_buf batch;
     uint32_t nbatch;
+    unsigned inflight; /* entries proposed and not yet applied */
     struct cons_waiter waiters[QM_BATCH_MAX];
 
     /* Reads waiting for the next barrier. */

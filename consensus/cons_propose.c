@@ -12,6 +12,13 @@
 /* Send the batch early when it grows past this many bytes. */
 #define BATCH_BYTES_MAX (512u * 1024)
 
+/* Entries proposed and not yet applied, at most. While the pipeline is
+ * full, commands keep joining the next batch: under light load every batch
+ * leaves at once (latency), under heavy load batches grow instead of
+ * messages and disk writes multiplying (throughput). libraft 0.15 never
+ * sets TCP_NODELAY, whose coalescing this replaces deliberately. */
+#define PIPELINE 4
+
 struct batch_req
 {
     struct raft_apply req;
@@ -80,6 +87,8 @@ static int status_of_raft(int rv)
 static void batch_done(struct raft_apply *req, int status, void *result)
 {
     struct batch_req *b = req->data;
+    b->c->inflight--;
+    cons__kick(b->c); /* a batch may wait for room in the pipeline */
     if (status != 0) {
         /* LEADERSHIPLOST or SHUTDOWN: the entry may still commit. */
         fail_waiters(b->w, b->n, QM_UNAVAILABLE);
@@ -98,10 +107,12 @@ static void batch_done(struct raft_apply *req, int status, void *result)
     qm_free(b);
 }
 
-static void flush_batch(struct cons *c)
+/* Send the batch to raft, unless the pipeline is full and @force is not
+ * set (a full batch leaves anyway). */
+static void flush_batch(struct cons *c, bool force)
 {
     uint32_t n = c->nbatch;
-    if (n == 0) {
+    if (n == 0 || (!force && c->inflight >= PIPELINE)) {
         return;
     }
     c->nbatch = 0;
@@ -137,7 +148,9 @@ static void flush_batch(struct cons *c)
         raft_free(buf.base);
         fail_waiters(b->w, n, status_of_raft(rv));
         qm_free(b);
+        return;
     }
+    c->inflight++;
 }
 
 void cons_propose(struct cons *c,
@@ -164,7 +177,7 @@ void cons_propose(struct cons *c,
         cons__kick(c);
     }
     if (c->nbatch == QM_BATCH_MAX || c->batch.len >= BATCH_BYTES_MAX) {
-        flush_batch(c);
+        flush_batch(c, true);
     }
 }
 
@@ -256,7 +269,7 @@ void cons_barrier(struct cons *c, cons_done_fn cb, void *arg)
 
 void cons__flush(struct cons *c)
 {
-    flush_batch(c);
+    flush_batch(c, false);
     flush_reads(c);
 }
 

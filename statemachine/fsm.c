@@ -20,7 +20,7 @@ const char *const fsm_db_names[FSM_DB_COUNT] = {
     "meta",    "members", "pools",  "sessions", "sess_exp",   "tiers",
     "clients", "usage",   "res",    "res_exp",  "alerts",     "alert_last",
     "reqs",    "q_grow",  "q_cap",  "q_enq",    "q_deadline", "q_run",
-    "q_done",  "q_stats", "q_fair",
+    "q_done",  "q_stats", "q_fair", "q_enq_nd",
 };
 
 int fsm__err_from_mdb(int rc)

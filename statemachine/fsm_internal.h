@@ -36,6 +36,8 @@ enum fsm_db {
     FSM_DB_Q_DONE,     /* be64 finished_ms, be64 id -> "" (history) */
     FSM_DB_Q_STATS,    /* u8 tier -> be64 counters (enum fsm_qcount) */
     FSM_DB_Q_FAIR,     /* client -> be64 milli-dispatches, be64 as of */
+    FSM_DB_Q_ENQ_ND,   /* be64 enqueued_ms, be64 id -> "" (queued, deferred
+                          excepted: the starving walk skips no request) */
     FSM_DB_COUNT,
 };
 

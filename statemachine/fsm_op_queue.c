@@ -24,9 +24,12 @@ static int req_lookup_failed(struct fsm_res *res, int rv, uint64_t id)
     return rv;
 }
 
-/* Needs must name distinct existing pools, each within its capacity. */
+/* Needs must name distinct existing pools, each within what the client
+ * can ever have of it (a request no lease could reserve would wait forever,
+ * and block leases behind it): as RESERVE refuses. */
 static int check_needs(struct fsm_ctx *c,
                        const struct tp_submit *sb,
+                       const struct fsm_who *who,
                        struct fsm_res *res,
                        bool *ok)
 {
@@ -50,6 +53,21 @@ static int check_needs(struct fsm_ctx *c,
                           "the need of %s must be above 0 and within its "
                           "capacity",
                           n->pool);
+            return QM_OK;
+        }
+        if (!fsm_pool_allowed(&p, who)) {
+            fsm__res_fail(res, QM_DENIED,
+                          "pool '%s' is dedicated to client '%s'", n->pool,
+                          p.owner);
+            return QM_OK;
+        }
+        if (n->amount > fsm_pool_reach(&p, who)) {
+            fsm__res_fail(res, QM_INVALID,
+                          "client '%s' can have at most %lld.%03lld units of "
+                          "%s (the rest is set aside for others)",
+                          who->client,
+                          (long long)(fsm_pool_reach(&p, who) / 1000),
+                          (long long)(fsm_pool_reach(&p, who) % 1000), n->pool);
             return QM_OK;
         }
     }
@@ -91,7 +109,8 @@ int fsm__q_submit(struct fsm_ctx *c,
     if (rv != QM_OK) {
         return fsm__lookup_failed(res, rv, "client", sb->client);
     }
-    rv = check_needs(c, sb, res, &ok);
+    struct fsm_who who = {sb->client, cl.tier};
+    rv = check_needs(c, sb, &who, res, &ok);
     if (rv != QM_OK || !ok) {
         return rv;
     }

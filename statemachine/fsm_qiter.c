@@ -25,7 +25,8 @@ int fsm__qiter_open(struct fsm_qiter *it,
     it->c = c;
     it->s = s;
     it->deferred = deferred;
-    int rv = open_cursor(c, FSM_DB_Q_ENQ, &it->enq);
+    /* Deferred requests never starve: the walk skips none. */
+    int rv = open_cursor(c, FSM_DB_Q_ENQ_ND, &it->enq);
     if (rv == QM_OK) {
         rv = open_cursor(c, FSM_DB_Q_GROW, &it->grow);
     }

@@ -172,6 +172,9 @@ int fsm__q_insert(struct fsm_ctx *c,
     if (rv == QM_OK) {
         rv = fsm__put(c, FSM_DB_Q_ENQ, ek, sizeof(ek), &qt, 1);
     }
+    if (rv == QM_OK && r->qtier != TP_QTIER_DEFERRED) {
+        rv = fsm__put(c, FSM_DB_Q_ENQ_ND, ek, sizeof(ek), "", 0);
+    }
     if (rv == QM_OK && r->deadline_ms > 0) {
         time_key(ek, r->deadline_ms, id);
         rv = fsm__put(c, FSM_DB_Q_DEADLINE, ek, sizeof(ek), "", 0);
@@ -195,6 +198,9 @@ int fsm__q_remove(struct fsm_ctx *c,
     }
     if (rv == QM_OK) {
         rv = del_key(c, FSM_DB_Q_ENQ, ek, sizeof(ek));
+    }
+    if (rv == QM_OK) {
+        rv = del_key(c, FSM_DB_Q_ENQ_ND, ek, sizeof(ek));
     }
     if (rv == QM_OK && r->deadline_ms > 0) {
         rv = del_key(c, FSM_DB_Q_DEADLINE, dk, sizeof(dk));
@@ -268,6 +274,36 @@ int fsm__q_migrate(struct fsm_ctx *c, const struct tp_qsettings *s)
                       sizeof(last));
     }
     return rv;
+}
+
+int64_t fsm__q_next_cap(struct fsm_ctx *c, const struct tp_qsettings *s)
+{
+    uint8_t cur[16];
+    MDB_val k, v;
+    MDB_cursor *mc;
+    int64_t next = INT64_MAX;
+    bool have = fsm__get(c, FSM_DB_META, cursor_key, sizeof(cursor_key) - 1,
+                         &v) == QM_OK &&
+                v.mv_size == sizeof(cur);
+    if (have) {
+        memcpy(cur, v.mv_data, sizeof(cur));
+    }
+    if (mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_Q_ENQ], &mc) != MDB_SUCCESS) {
+        return next;
+    }
+    k.mv_size = sizeof(cur);
+    k.mv_data = cur;
+    int rc = have ? mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE)
+                  : mdb_cursor_get(mc, &k, &v, MDB_FIRST);
+    if (rc == MDB_SUCCESS && have && k.mv_size == sizeof(cur) &&
+        memcmp(k.mv_data, cur, sizeof(cur)) == 0) {
+        rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
+    }
+    if (rc == MDB_SUCCESS && k.mv_size == sizeof(cur)) {
+        next = (int64_t)fsm__be64_get(k.mv_data) + FSM_WAIT_CAP * s->aging_ms;
+    }
+    mdb_cursor_close(mc);
+    return next;
 }
 
 int fsm__q_reindex(struct fsm_ctx *c, const struct tp_qsettings *s)

@@ -85,6 +85,11 @@ int fsm__q_remove(struct fsm_ctx *c,
 /* Move requests whose wait term capped at @c->now to the capped index. */
 int fsm__q_migrate(struct fsm_ctx *c, const struct tp_qsettings *s);
 
+/* When the next growing request's wait term caps (INT64_MAX: none), so
+ * that a TICK moves it then and reads of the order (QUEUE_POSITION) stay
+ * right between leases. */
+int64_t fsm__q_next_cap(struct fsm_ctx *c, const struct tp_qsettings *s);
+
 /* Rebuild every priority index (after a change of settings). */
 int fsm__q_reindex(struct fsm_ctx *c, const struct tp_qsettings *s);
 

@@ -91,7 +91,8 @@ static int expire_deadlines(struct fsm_ctx *c, const struct tp_qsettings *s)
 }
 
 /* One alert per request that waits past starve_ms, from a cursor over the
- * enqueue order (a request requeued behind it is not alerted again). */
+ * enqueue order of the tiers that starve (a request requeued behind it is
+ * not alerted again). */
 static int starving_alerts(struct fsm_ctx *c, const struct tp_qsettings *s)
 {
     uint8_t cur[16];
@@ -105,7 +106,7 @@ static int starving_alerts(struct fsm_ctx *c, const struct tp_qsettings *s)
         return rv;
     }
     MDB_cursor *mc;
-    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_Q_ENQ], &mc);
+    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_Q_ENQ_ND], &mc);
     if (rc != MDB_SUCCESS) {
         return fsm__err_from_mdb(rc);
     }
@@ -224,11 +225,13 @@ int64_t fsm__q_next_deadline(struct fsm *f, MDB_txn *txn)
         ms += QM_FINISHED_TTL_MS;
         next = ms < next ? ms : next;
     }
+    ms = fsm__q_next_cap(&c, &s);
+    next = ms < next ? ms : next;
     /* The oldest queued request not yet alerted as starving. */
     MDB_val v;
     uint8_t cur[16];
     MDB_cursor *mc;
-    if (mdb_cursor_open(txn, f->dbi[FSM_DB_Q_ENQ], &mc) != MDB_SUCCESS) {
+    if (mdb_cursor_open(txn, f->dbi[FSM_DB_Q_ENQ_ND], &mc) != MDB_SUCCESS) {
         return next;
     }
     bool have = fsm__get(&c, FSM_DB_META, starve_cursor,

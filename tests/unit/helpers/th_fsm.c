@@ -110,6 +110,37 @@ int th_fsm_do(struct th_fsm *fx,
     return keep_result(fx, res->items[0], body_schema, body);
 }
 
+int th_fsm_do_large(struct th_fsm *fx,
+                    int64_t time_ms,
+                    uint32_t op,
+                    uint64_t session,
+                    uint64_t seq,
+                    const struct qm_schema *args_schema,
+                    const void *args,
+                    const struct qm_schema *body_schema,
+                    void *body)
+{
+    struct qm_buf ab, cb, eb;
+    qm_buf_init(&ab);
+    qm_buf_init(&cb);
+    qm_buf_init(&eb);
+    struct qm_span as = {NULL, 0};
+    if (args_schema != NULL) {
+        assert_int_equal(qm_encode(args_schema, args, &ab), QM_OK);
+        as.p = ab.data;
+        as.n = ab.len;
+    }
+    assert_int_equal(tp_cmd_encode(&cb, op, session, seq, as), QM_OK);
+    struct qm_span cs = {cb.data, cb.len};
+    assert_int_equal(fsm_entry_encode(&eb, time_ms, &cs, 1), QM_OK);
+    const struct fsm_results *res = th_fsm_apply_raw(fx, eb.data, eb.len);
+    qm_buf_close(&ab);
+    qm_buf_close(&cb);
+    qm_buf_close(&eb);
+    assert_int_equal(res->n, 1);
+    return keep_result(fx, res->items[0], body_schema, body);
+}
+
 int th_fsm_query(struct th_fsm *fx,
                  int64_t now_ms,
                  uint32_t op,

@@ -14,7 +14,9 @@
 #include "th_tmpdir.h"
 #include "tp_msg.h"
 
-#define TH_RES_MAX 32768
+/* Room for any result a test reads back: a lease carries a payload of up
+ * to QM_PAYLOAD_MAX (64 KiB), a page of requests a hundred records. */
+#define TH_RES_MAX (128 * 1024)
 
 struct th_fsm
 {
@@ -63,6 +65,18 @@ int th_fsm_do(struct th_fsm *fx,
               const void *args,
               const struct qm_schema *body_schema,
               void *body);
+
+/* th_fsm_do for a command of any size (th_cmd holds TH_CMD_MAX bytes):
+ * a queue submit with a large payload, say. */
+int th_fsm_do_large(struct th_fsm *fx,
+                    int64_t time_ms,
+                    uint32_t op,
+                    uint64_t session,
+                    uint64_t seq,
+                    const struct qm_schema *args_schema,
+                    const void *args,
+                    const struct qm_schema *body_schema,
+                    void *body);
 
 /* A read served with fsm_query at @now_ms; same result handling. */
 int th_fsm_query(struct th_fsm *fx,

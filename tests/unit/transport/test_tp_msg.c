@@ -140,6 +140,58 @@ static void valid_args(const struct qm_schema *s, union tp_args *a)
     } else if (s == &tp_alert_args_schema) {
         a->alerts.after = 7;
         a->alerts.limit = 10;
+    } else if (s == &tp_submit_schema) {
+        /* No payload: a decoded span points into the request, so the
+         * roundtrip's byte comparison of the arguments holds only without
+         * one (test_tp_msg_submit_payload_roundtrips covers it). */
+        snprintf(a->submit.client, sizeof(a->submit.client), "acme");
+        a->submit.qtier = TP_QTIER_BATCH;
+        a->submit.urgency = 30;
+        a->submit.nneeds = 2;
+        snprintf(a->submit.needs[0].pool, sizeof(a->submit.needs[0].pool),
+                 "gpu.a");
+        a->submit.needs[0].amount = 250;
+        snprintf(a->submit.needs[1].pool, sizeof(a->submit.needs[1].pool),
+                 "gpu.b");
+        a->submit.needs[1].amount = 750;
+        a->submit.deadline_ms = 600000;
+        a->submit.attempts = 5;
+    } else if (s == &tp_req_id_schema) {
+        a->req_id.id = 41;
+    } else if (s == &tp_req_list_args_schema) {
+        snprintf(a->req_list.client, sizeof(a->req_list.client), "acme");
+        a->req_list.qtier = TP_QTIER_FAST;
+        a->req_list.state = TP_QSTATE_RUNNING;
+        a->req_list.after = 3;
+        a->req_list.limit = 10;
+    } else if (s == &tp_lease_args_schema) {
+        snprintf(a->lease.worker, sizeof(a->lease.worker), "worker-1");
+        a->lease.lease_ms = 30000;
+    } else if (s == &tp_complete_schema) {
+        a->complete.id = 41;
+        a->complete.attempt = 2;
+        a->complete.nused = 1;
+        snprintf(a->complete.used[0].pool, sizeof(a->complete.used[0].pool),
+                 "gpu.a");
+        a->complete.used[0].amount = 100;
+    } else if (s == &tp_fail_schema) {
+        a->fail.id = 41;
+        a->fail.attempt = 2;
+        snprintf(a->fail.reason, sizeof(a->fail.reason), "upstream 503");
+    } else if (s == &tp_qsettings_schema) {
+        a->qsettings.w_tier = 1000;
+        a->qsettings.w_urgency = 1500;
+        a->qsettings.w_wait = 500;
+        a->qsettings.w_fair = 1000;
+        a->qsettings.aging_ms = 30000;
+        a->qsettings.fair_half_life_ms = 3600000;
+        a->qsettings.fair_scale = 10;
+        a->qsettings.starve_ms = 600000;
+        a->qsettings.alert_queue_len = 1000;
+        a->qsettings.offpeak_start_min = 22 * 60;
+        a->qsettings.offpeak_end_min = 6 * 60;
+        a->qsettings.lease_ms = 60000;
+        a->qsettings.max_attempts = 3;
     } else {
         assert_ptr_equal(s, &tp_empty_schema);
     }
@@ -280,6 +332,26 @@ static void test_tp_msg_args_of_every_op_roundtrip(void **state)
         }
         qm_buf_close(&again);
     }
+}
+
+static void test_tp_msg_submit_payload_roundtrips(void **state)
+{
+    struct fx *fx = *state;
+    union tp_args a;
+    valid_args(&tp_submit_schema, &a);
+    static const uint8_t payload[] = {0x00, 0xff, 0x10, 'j', 'o', 'b'};
+    a.submit.payload.p = payload;
+    a.submit.payload.n = sizeof(payload);
+    struct th_cmd c;
+    th_cmd_make(&c, TP_OP_QUEUE_SUBMIT, 1, 1, &tp_submit_schema, &a);
+    qm_buf_reset(&fx->b);
+    th_request_make(&fx->b, 1, NULL, 0, &c);
+    assert_valid(fx, true);
+    assert_int_equal(fx->d.args.submit.payload.n, sizeof(payload));
+    assert_memory_equal(fx->d.args.submit.payload.p, payload, sizeof(payload));
+    /* Everything but the span is as sent. */
+    fx->d.args.submit.payload = a.submit.payload;
+    assert_memory_equal(&fx->d.args.submit, &a.submit, sizeof(a.submit));
 }
 
 static void test_tp_msg_cmd_decode_reads_a_logged_command(void **state)
@@ -540,7 +612,9 @@ static void test_tp_msg_write_ops_need_session_and_seq(void **state)
         valid_request(fx, &all_ops[k], 1, 1);
         assert_valid(fx, true);
     }
-    assert_int_equal(writes, 9);
+    /* 9 pool, client, tier and reservation commands; 6 queue commands
+     * (submit, cancel, lease, complete, fail, settings). */
+    assert_int_equal(writes, 15);
 }
 
 static void test_tp_msg_rejects_invalid_args_of_each_op(void **state)
@@ -754,6 +828,7 @@ int main(void)
         T(test_tp_msg_catalogue_lookup_matches_the_table),
         T(test_tp_msg_every_op_decodes_with_valid_args),
         T(test_tp_msg_args_of_every_op_roundtrip),
+        T(test_tp_msg_submit_payload_roundtrips),
         T(test_tp_msg_cmd_decode_reads_a_logged_command),
         T(test_tp_msg_rejects_every_truncated_request),
         T(test_tp_msg_rejects_requests_larger_than_msg_max),
