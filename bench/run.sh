@@ -51,7 +51,17 @@ stop_all() {
 trap stop_all EXIT INT TERM
 
 status() { "$qmctl" --cluster "$urls" --timeout 2 --json status 2>/dev/null; }
-leader_id() { status | sed -n 's/^ *"leader": \([0-9]*\).*/\1/p' | head -1; }
+leader_id() {
+    # the leader every member agrees on (retry through an election)
+    i=0
+    while :; do
+        l=$(status | sed -n 's/^ *"leader": \([0-9]*\).*/\1/p' | head -1)
+        [ -n "$l" ] && [ "$l" != 0 ] && { echo "$l"; return; }
+        i=$((i + 1))
+        [ $i -gt 50 ] && { echo "bench: no leader" >&2; exit 1; }
+        sleep 0.2
+    done
+}
 
 wait_voters() {
     i=0
