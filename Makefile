@@ -10,7 +10,8 @@
 # MODE selects the build folder and flags: release (default), asan, fuzz.
 
 MODE ?= release
-B := build/$(MODE)
+# B: the build folder; helpers running builds side by side may give their own.
+B ?= build/$(MODE)
 PREFIX ?= /usr/local
 CC ?= cc
 
@@ -27,7 +28,7 @@ WARN += -Wno-format-truncation
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-g -pthread $(WARN) -MMD -MP
 INCLUDES := -Ilib -Itransport -Istatemachine -Iconsensus -Inode -Icli \
-	-Ibench
+	-Ibench -Iagent
 
 ifeq ($(MODE),release)
   CFLAGS_MODE := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
@@ -51,6 +52,7 @@ CFLAGS_ALL := $(CFLAGS_BASE) $(CFLAGS_MODE) $(INCLUDES) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(LDFLAGS_MODE) $(LDFLAGS)
 LIBS_SERVER := -lraft -luv -lnng -lmsgpackc -llmdb -linih -lxxhash
 LIBS_CLIENT := -lnng -lmsgpackc
+LIBS_AGENT := -lnng -lmsgpackc -linih -lm
 
 # ---- sources, one concern per folder ----
 BASE_SRC := lib/qm_err.c lib/qm_log.c lib/qm_alloc.c lib/qm_mp.c \
@@ -62,6 +64,8 @@ FSM_SRC := $(wildcard statemachine/*.c)
 CONS_SRC := $(wildcard consensus/*.c)
 NODE_SRC := $(wildcard node/*.c)
 CLI_SRC := $(wildcard cli/*.c)
+# The agent: a library of its modules, and the program's entry point.
+AGENT_SRC := $(filter-out agent/agent_main.c,$(wildcard agent/*.c))
 # qm_queue_bench.c is a program of its own (QMQBENCH), not part of qm-bench.
 BENCH_SRC := $(filter-out bench/qm_queue_bench.c,$(wildcard bench/*.c))
 
@@ -69,15 +73,20 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 LIBQM := $(B)/libqm.a
 LIBSERVER := $(B)/libqmserver.a
+LIBAGENT := $(B)/libqmagent.a
 QMD := $(B)/bin/qmd
 QMCTL := $(B)/bin/qmctl
 QMBENCH := $(B)/bin/qm-bench
-BINS := $(QMD) $(QMCTL) $(QMBENCH)
+QMAGENT := $(B)/bin/qm-agent
+BINS := $(QMD) $(QMCTL) $(QMBENCH) $(if $(wildcard agent/agent_main.c),$(QMAGENT))
 # The queue state machine at scale, in process; not part of all.
 QMQBENCH := $(B)/bin/qm-queue-bench
 
 # ---- tests ----
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
+# Test processes the agent's tests watch (fd, socket and thread patterns).
+TEST_PROGS_SRC := $(wildcard tests/progs/*.c)
+TEST_PROGS := $(patsubst tests/progs/%.c,$(B)/tests/progs/%,$(TEST_PROGS_SRC))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))
 UNIT_HELPERS := $(wildcard tests/unit/helpers/*.c)
 IT_SRC := $(wildcard tests/integration/test_*.c)
@@ -111,6 +120,14 @@ $(QMD): $(call obj,$(NODE_SRC)) $(LIBSERVER) $(LIBQM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_SERVER)
 
+$(LIBAGENT): $(call obj,$(AGENT_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(QMAGENT): $(call obj,agent/agent_main.c) $(LIBAGENT) $(LIBQM)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_AGENT)
+
 $(QMCTL): $(call obj,$(CLI_SRC)) $(LIBQM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT)
@@ -126,6 +143,17 @@ $(QMQBENCH): bench/qm_queue_bench.c $(LIBSERVER) $(LIBQM)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(filter-out %.h,$^) \
 		$(LIBS_SERVER)
+
+# The agent's unit tests link the agent and libqm only, not the server.
+$(B)/tests/unit/agent/%: tests/unit/agent/%.c $(LIBAGENT) $(LIBQM) \
+		| $(TEST_PROGS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit/helpers $(LDFLAGS_ALL) -o $@ \
+		$(filter-out %.h,$^) $(LIBS_AGENT) -lcmocka
+
+$(B)/tests/progs/%: tests/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< -lm
 
 $(B)/tests/unit/%: tests/unit/%.c $(call obj,$(UNIT_HELPERS)) $(LIBSERVER) \
 		$(LIBQM)
@@ -171,13 +199,13 @@ run: deps
 test: deps format-check
 	@$(MAKE) --no-print-directory MODE=asan check
 
-check: $(BINS) $(UNIT_BINS) $(IT_BINS)
+check: $(BINS) $(UNIT_BINS) $(IT_BINS) $(TEST_PROGS)
 	@tests/run.sh $(B)
 
 unit: $(UNIT_BINS)
 	@tests/run.sh $(B) unit
 
-integration: $(BINS) $(IT_BINS)
+integration: $(BINS) $(IT_BINS) $(TEST_PROGS)
 	@tests/run.sh $(B) integration
 
 fuzz:

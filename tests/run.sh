@@ -18,7 +18,7 @@ run_dir() {
     for t in $(find "$build/tests/$kind" -type f -perm -u+x -name 'test_*' | sort); do
         name=${t#"$build/tests/"}
         t0=$(date +%s)
-        if QM_BIN_DIR="$build/bin" timeout -k 10 "$limit" "$t" >"$t.log" 2>&1; then
+        if QM_BIN_DIR="$build/bin" QM_PROGS_DIR="$build/tests/progs" timeout -k 10 "$limit" "$t" >"$t.log" 2>&1; then
             passed=$((passed + 1))
             echo "PASS $name ($(( $(date +%s) - t0 ))s)"
         else
