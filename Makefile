@@ -56,7 +56,7 @@ LIBS_AGENT := -lnng -lmsgpackc -linih -lm
 
 # ---- sources, one concern per folder ----
 BASE_SRC := lib/qm_err.c lib/qm_log.c lib/qm_alloc.c lib/qm_mp.c \
-	lib/qm_codec.c transport/tp_msg.c
+	lib/qm_codec.c transport/tp_msg.c transport/tp_msg_host.c
 CLIENT_SRC := $(filter-out $(BASE_SRC),$(wildcard lib/*.c)) \
 	$(wildcard transport/tp_client*.c)
 TP_SRC := $(filter-out $(BASE_SRC) $(CLIENT_SRC),$(wildcard transport/*.c))

@@ -244,6 +244,11 @@ static int decode_field(const struct qm_field *f,
             memcpy(obj + f->count_off, &n, sizeof(n));
             return QM_OK;
         }
+        case QM_FT_MAP:
+            if (depth <= 0) {
+                return fail(err, "%s: nested too deeply", f->name);
+            }
+            return decode_at(f->elem, r, v, err, depth - 1);
         default:
             return fail(err, "%s: bad schema", f->name);
     }
@@ -342,6 +347,8 @@ static bool is_empty(const struct qm_field *f, const uint8_t *obj)
             memcpy(&n, obj + f->count_off, sizeof(n));
             return n == 0;
         }
+        case QM_FT_MAP:
+            return false; /* a nested message is always written */
         default:
             return true;
     }
@@ -399,6 +406,9 @@ static void encode_field(const struct qm_field *f,
             }
             break;
         }
+        case QM_FT_MAP:
+            qm_encode(f->elem, v, b);
+            break;
         default:
             break;
     }

@@ -30,6 +30,7 @@ enum qm_ftype {
     QM_FT_BIN,  /* struct qm_span into the input, length <= size */
     QM_FT_RAW,  /* struct qm_span holding any one encoded value */
     QM_FT_LIST, /* inline array of elem structs, count in a uint32_t */
+    QM_FT_MAP,  /* one embedded elem struct (a nested message) */
 };
 
 enum qm_fflag {
@@ -105,6 +106,13 @@ struct qm_schema
         .size = QM__SIZE(T, m) / (uint32_t)sizeof(((T *)0)->m[0]),             \
         .elem = &(elem_schema), .elem_size = (uint32_t)sizeof(((T *)0)->m[0]), \
         .count_off = QM__OFF(T, count_m, uint32_t)                             \
+    }
+
+#define QM_MAP(T, k, m, elem_schema, fl)                          \
+    {                                                             \
+        .name = #m, .key = (k), .type = QM_FT_MAP, .flags = (fl), \
+        .off = (uint32_t)offsetof(T, m), .elem = &(elem_schema),  \
+        .elem_size = (uint32_t)sizeof(((T *)0)->m)                \
     }
 
 #define QM_SCHEMA(var, T, table)                                               \

@@ -47,6 +47,22 @@
 #define QM_ATTEMPTS_MAX 100
 #define QM_REASON_MAX 200
 
+/* Hosts and their agents. */
+#define QM_HOSTS_MAX 10000        /* registered hosts */
+#define QM_HOST_SERVICES_MAX 32   /* watched services of one host */
+#define QM_REPORT_SERVICES_MAX 32 /* service samples in one report */
+#define QM_LABELS_MAX 255         /* "key=value,key=value" of a host */
+#define QM_MATCH_MAX 160          /* a service's match spec */
+#define QM_CPULIST_MAX 63         /* a CPU list such as "0-3,6" */
+#define QM_NOTE_MAX 120           /* a short status text of a service */
+#define QM_ACTIONS_MAX 1000       /* recorded agent actions kept */
+#define QM_CREDITS_MAX 100000     /* outstanding agent credits */
+#define QM_CREDIT_TTL_MS 30000LL  /* default lease of a credit */
+#define QM_CREDIT_TTL_MAX_MS (60LL * 60 * 1000)
+#define QM_METRICS_HOSTS_MAX 1024 /* hosts whose samples a leader keeps */
+#define QM_METRICS_PAGE_MAX 4     /* hosts in one metrics page */
+#define QM_HOST_PAGE_MAX 16       /* hosts in one page of registrations */
+
 /* Cluster. */
 #define QM_MEMBERS_MAX 16
 #define QM_NODE_ID_MAX 1000000

@@ -14,6 +14,7 @@
 #include "fsm.h"
 #include "node_config.h"
 #include "node_data.h"
+#include "node_metrics.h"
 #include "qm_mp.h"
 #include "tp_msg.h"
 #include "tp_server.h"
@@ -63,8 +64,10 @@ struct node
     struct node_req *qhead;
     struct node_req **qtail;
 
-    struct qm_buf out;    /* loop: reply being encoded */
-    struct qm_buf result; /* loop: result being encoded */
+    struct qm_buf out;             /* loop: reply being encoded */
+    struct qm_buf result;          /* loop: result being encoded */
+    struct node_metrics metrics;   /* loop: agents' samples (leader) */
+    struct tp_metrics_page *mpage; /* loop: scratch for metrics pages */
     struct node_counters counters;
 
     /* Published by the loop for the HTTP threads. */
@@ -74,6 +77,8 @@ struct node
 
 /* node_serve.c */
 void node_serve_init(struct node *n);
+/* loop: free what serving holds (after the server is closed). */
+void node_serve_close(struct node *n);
 /* nng thread: a request arrived (tp_server_cb). */
 void node_serve_request(void *arg,
                         struct tp_call *call,

@@ -263,6 +263,7 @@ int main(int argc, char **argv)
     tp_server_free(n->srv);
     fsm_close(n->fsm);
     node_data_close(&n->data);
+    node_serve_close(n);
     qm_buf_close(&n->out);
     qm_buf_close(&n->result);
     pthread_mutex_destroy(&n->qmu);

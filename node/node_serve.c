@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "node.h"
+#include "qm_alloc.h"
 #include "qm_err.h"
 #include "qm_log.h"
 
@@ -17,6 +18,15 @@ void node_serve_init(struct node *n)
     n->qtail = &n->qhead;
     qm_buf_init(&n->out);
     qm_buf_init(&n->result);
+    node_metrics_init(&n->metrics);
+    n->mpage = NULL;
+}
+
+void node_serve_close(struct node *n)
+{
+    node_metrics_close(&n->metrics);
+    qm_free(n->mpage);
+    n->mpage = NULL;
 }
 
 static int64_t wall_ms(void)
@@ -167,6 +177,42 @@ static void serve_local(struct node_req *r)
     reply(r, QM_OK, NULL, NULL, &tp_digest_schema, &d);
 }
 
+/* Agents' samples: the leader keeps them in memory (node_metrics.h). */
+static void serve_soft(struct node_req *r)
+{
+    struct node *n = r->n;
+    if (!cons_is_leader(n->cons)) {
+        reply_not_leader(r);
+        return;
+    }
+    if (r->d.cmd.op == TP_OP_HOST_REPORT) {
+        const struct tp_report *rep = &r->d.args.report;
+        struct tp_report_ack ack = {0, false};
+        if (node_metrics_report(&n->metrics, rep, wall_ms()) != QM_OK) {
+            reply(r, QM_INTERNAL, "out of memory", NULL, NULL, NULL);
+            return;
+        }
+        ack.registered = fsm_host_alloc_version(n->fsm, rep->host,
+                                                &ack.alloc_version) == QM_OK;
+        reply(r, QM_OK, NULL, NULL, &tp_report_ack_schema, &ack);
+        return;
+    }
+    if (n->mpage == NULL && (n->mpage = qm_malloc(sizeof(*n->mpage))) == NULL) {
+        reply(r, QM_INTERNAL, "out of memory", NULL, NULL, NULL);
+        return;
+    }
+    const struct tp_metrics_args *a = &r->d.args.metrics;
+    if (node_metrics_page(&n->metrics, a, n->mpage) != QM_OK) {
+        char msg[QM_MESSAGE_MAX];
+        snprintf(msg, sizeof(msg),
+                 "host '%s' has not reported to the leader (node %llu) yet",
+                 a->host, (unsigned long long)n->cfg.id);
+        reply(r, QM_NOT_FOUND, msg, NULL, NULL, NULL);
+        return;
+    }
+    reply(r, QM_OK, NULL, NULL, &tp_metrics_page_schema, n->mpage);
+}
+
 static void serve_admin(struct node_req *r)
 {
     struct node *n = r->n;
@@ -211,6 +257,9 @@ static void serve(struct node_req *r)
             break;
         case TP_CLASS_ADMIN:
             serve_admin(r);
+            break;
+        case TP_CLASS_SOFT:
+            serve_soft(r);
             break;
         default:
             reply(r, QM_INVALID, "operation not served", NULL, NULL, NULL);

@@ -17,10 +17,11 @@
 #define DEFAULT_MAP_SIZE ((size_t)4 << 30)
 
 const char *const fsm_db_names[FSM_DB_COUNT] = {
-    "meta",    "members", "pools",  "sessions", "sess_exp",   "tiers",
-    "clients", "usage",   "res",    "res_exp",  "alerts",     "alert_last",
-    "reqs",    "q_grow",  "q_cap",  "q_enq",    "q_deadline", "q_run",
-    "q_done",  "q_stats", "q_fair", "q_enq_nd",
+    "meta",    "members", "pools",      "sessions", "sess_exp",   "tiers",
+    "clients", "usage",   "res",        "res_exp",  "alerts",     "alert_last",
+    "reqs",    "q_grow",  "q_cap",      "q_enq",    "q_deadline", "q_run",
+    "q_done",  "q_stats", "q_fair",     "q_enq_nd", "hosts",      "allocs",
+    "actions", "credits", "credit_exp",
 };
 
 int fsm__err_from_mdb(int rc)
@@ -331,8 +332,10 @@ int64_t fsm_next_deadline(struct fsm *f)
     int64_t t = fsm__session_next_expiry(f, txn);
     int64_t r = fsm__res_next_expiry(f, txn);
     int64_t q = fsm__q_next_deadline(f, txn);
+    int64_t cr = fsm__credit_next_expiry(f, txn);
     fsm__read_end(f, txn);
     t = r < t ? r : t;
+    t = cr < t ? cr : t;
     return q < t ? q : t;
 }
 

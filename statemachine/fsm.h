@@ -115,6 +115,10 @@ int fsm_query(struct fsm *f,
 /* The member record for raft id @id: QM_OK, QM_NOT_FOUND or QM_EIO. */
 int fsm_member_get(struct fsm *f, uint64_t id, struct tp_member *out);
 
+/* The allocation version of host @id (raised by each ALLOC_SET of it):
+ * QM_OK, QM_NOT_FOUND (not registered), QM_ECORRUPT, QM_EIO, QM_ENOMEM. */
+int fsm_host_alloc_version(struct fsm *f, const char *id, uint64_t *version);
+
 /* ---- digest ---- */
 
 /* A 128-bit hash of the whole replicated state (everything but the applied

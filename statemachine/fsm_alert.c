@@ -9,51 +9,35 @@
 #include "fsm_internal.h"
 #include "qm_err.h"
 
-/* kind \0 subject */
-static size_t last_key(uint8_t *k, const char *kind, const char *subject)
+/* kind \0 subject [\0 dedup] */
+static size_t last_key(uint8_t *k,
+                       const char *kind,
+                       const char *subject,
+                       const char *dedup)
 {
     size_t a = strlen(kind), b = strlen(subject);
     memcpy(k, kind, a);
     k[a] = 0;
     memcpy(k + a + 1, subject, b);
-    return a + 1 + b;
+    size_t n = a + 1 + b;
+    if (dedup != NULL) {
+        size_t d = strlen(dedup);
+        k[n] = 0;
+        memcpy(k + n + 1, dedup, d);
+        n += 1 + d;
+    }
+    return n;
 }
 
-static int trim(struct fsm_ctx *c)
+int fsm__alert_keyed(struct fsm_ctx *c,
+                     const char *kind,
+                     const char *subject,
+                     const char *dedup,
+                     const char *severity,
+                     const char *message)
 {
-    MDB_stat st;
-    int rc = mdb_stat(c->txn, c->f->dbi[FSM_DB_ALERTS], &st);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
-    }
-    for (size_t n = st.ms_entries; n > QM_ALERTS_MAX; n--) {
-        MDB_cursor *cur;
-        rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_ALERTS], &cur);
-        if (rc != MDB_SUCCESS) {
-            return fsm__err_from_mdb(rc);
-        }
-        MDB_val k, v;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        if (rc == MDB_SUCCESS) {
-            rc = mdb_cursor_del(cur, 0);
-        }
-        mdb_cursor_close(cur);
-        if (rc != MDB_SUCCESS) {
-            return fsm__err_from_mdb(rc);
-        }
-    }
-    return QM_OK;
-}
-
-int fsm__alert(struct fsm_ctx *c,
-               const char *kind,
-               const char *subject,
-               const char *severity,
-               const char *fmt,
-               ...)
-{
-    uint8_t lk[32 + QM_SUBJECT_MAX];
-    size_t lklen = last_key(lk, kind, subject);
+    uint8_t lk[32 + QM_SUBJECT_MAX + 64];
+    size_t lklen = last_key(lk, kind, subject, dedup);
     MDB_val v;
     int rv = fsm__get(c, FSM_DB_ALERT_LAST, lk, lklen, &v);
     if (rv == QM_OK && v.mv_size == 8) {
@@ -73,11 +57,8 @@ int fsm__alert(struct fsm_ctx *c,
     snprintf(a.kind, sizeof(a.kind), "%s", kind);
     snprintf(a.subject, sizeof(a.subject), "%s", subject);
     snprintf(a.severity, sizeof(a.severity), "%s", severity);
+    snprintf(a.message, sizeof(a.message), "%s", message);
     a.at_ms = c->now;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(a.message, sizeof(a.message), fmt, ap);
-    va_end(ap);
     uint8_t key[8], at[8];
     fsm__be64_put(key, a.id);
     fsm__be64_put(at, (uint64_t)c->now);
@@ -85,7 +66,22 @@ int fsm__alert(struct fsm_ctx *c,
     if (rv == QM_OK) {
         rv = fsm__put(c, FSM_DB_ALERT_LAST, lk, lklen, at, sizeof(at));
     }
-    return rv == QM_OK ? trim(c) : rv;
+    return rv == QM_OK ? fsm__trim_oldest(c, FSM_DB_ALERTS, QM_ALERTS_MAX) : rv;
+}
+
+int fsm__alert(struct fsm_ctx *c,
+               const char *kind,
+               const char *subject,
+               const char *severity,
+               const char *fmt,
+               ...)
+{
+    char message[QM_MESSAGE_MAX + 1];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    return fsm__alert_keyed(c, kind, subject, NULL, severity, message);
 }
 
 int fsm__alert_list(struct fsm_ctx *c,

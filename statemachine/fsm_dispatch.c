@@ -36,6 +36,19 @@ static const struct fsm_op table[TP_OP_MAX + 1] = {
     [TP_OP_TICK] = {fsm__tick, NULL},
     [TP_OP_MEMBER_SET] = {fsm__member_set, NULL},
     [TP_OP_MEMBER_DEL] = {fsm__member_del, NULL},
+    [TP_OP_HOST_REGISTER] = {fsm__host_register, NULL},
+    [TP_OP_HOST_GET] = {NULL, fsm__host_get},
+    [TP_OP_HOST_LIST] = {NULL, fsm__host_list},
+    [TP_OP_HOST_DELETE] = {fsm__host_delete, NULL},
+    [TP_OP_ALLOC_SET] = {fsm__alloc_set, NULL},
+    [TP_OP_ALLOC_GET] = {NULL, fsm__alloc_get},
+    [TP_OP_ALLOC_LIST] = {NULL, fsm__alloc_list},
+    [TP_OP_ACTION_RECORD] = {fsm__action_record, NULL},
+    [TP_OP_ACTION_LIST] = {NULL, fsm__action_list},
+    [TP_OP_ALERT_RAISE] = {fsm__alert_raise, NULL},
+    [TP_OP_CREDIT_GRANT] = {fsm__credit_grant, NULL},
+    [TP_OP_CREDIT_RETURN] = {fsm__credit_return, NULL},
+    [TP_OP_CREDIT_LIST] = {NULL, fsm__credit_list},
 };
 
 const struct fsm_op *fsm__op(uint64_t op)

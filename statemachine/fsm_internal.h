@@ -38,6 +38,11 @@ enum fsm_db {
     FSM_DB_Q_FAIR,     /* client -> be64 milli-dispatches, be64 as of */
     FSM_DB_Q_ENQ_ND,   /* be64 enqueued_ms, be64 id -> "" (queued, deferred
                           excepted: the starving walk skips no request) */
+    FSM_DB_HOSTS,      /* host id -> tp_host_info */
+    FSM_DB_ALLOCS,     /* host \0 service -> tp_alloc */
+    FSM_DB_ACTIONS,    /* be64 action id -> tp_action */
+    FSM_DB_CREDITS,    /* be64 credit id -> tp_credit */
+    FSM_DB_CREDIT_EXP, /* be64 expires_ms, be64 id -> "" */
     FSM_DB_COUNT,
 };
 
@@ -72,6 +77,16 @@ struct fsm_res
         struct tp_lease lease;
         struct tp_fail_result fail;
         struct tp_qsettings qsettings;
+        struct tp_host_info host;
+        struct tp_host_page hosts;
+        struct tp_report_ack ack;
+        struct tp_alloc alloc;
+        struct tp_alloc_page allocs;
+        struct tp_action action;
+        struct tp_action_page actions;
+        struct tp_credit credit;
+        struct tp_credit_returned returned;
+        struct tp_credit_page credits;
     } body;
 };
 
@@ -209,6 +224,32 @@ int fsm__lookup_failed(struct fsm_res *res,
                        int rv,
                        const char *what,
                        const char *name);
+/* Expiry indexes: keys be64 time, be64 id -> "". The earliest time in
+ * @db (INT64_MAX if none); the id of the earliest entry due at c->now
+ * (QM_NOT_FOUND when none is due); add or remove an entry. */
+int64_t fsm__exp_next(struct fsm *f, MDB_txn *txn, int db);
+int fsm__exp_due(struct fsm_ctx *c, int db, uint64_t *id);
+int fsm__exp_put(struct fsm_ctx *c, int db, int64_t at, uint64_t id, bool add);
+
+/* Delete the first (oldest) records of @db until it holds at most @max. */
+int fsm__trim_oldest(struct fsm_ctx *c, int db, size_t max);
+
+/* Walk @db in key order from @start (the first key when @slen is 0),
+ * skipping a key equal to @start when @after, and call @fn for each record
+ * until it sets *stop or fails. The callback's values are borrowed for the
+ * call. Returns the first error of @fn or of LMDB. */
+typedef int (*fsm_page_fn)(void *arg,
+                           const MDB_val *k,
+                           const MDB_val *v,
+                           bool *stop);
+int fsm__page(struct fsm_ctx *c,
+              int db,
+              const void *start,
+              size_t slen,
+              bool after,
+              fsm_page_fn fn,
+              void *arg);
+
 /* Next value of a meta counter (starts at 1). */
 int fsm__next_id(struct fsm_ctx *c, const char *counter, uint64_t *id);
 
@@ -316,5 +357,60 @@ int fsm__q_settings_set(struct fsm_ctx *c,
 int fsm__alert_list(struct fsm_ctx *c,
                     const union tp_args *a,
                     struct fsm_res *res);
+
+/* Alerts with a cooldown key of their own (kind, subject, @dedup). */
+int fsm__alert_keyed(struct fsm_ctx *c,
+                     const char *kind,
+                     const char *subject,
+                     const char *dedup,
+                     const char *severity,
+                     const char *message);
+
+/* Hosts, allocations, actions, agent alerts (fsm_op_host.c,
+ * fsm_op_action.c) and credits (fsm_op_credit.c). */
+int fsm__host_register(struct fsm_ctx *c,
+                       const union tp_args *a,
+                       struct fsm_res *res);
+int fsm__host_get(struct fsm_ctx *c,
+                  const union tp_args *a,
+                  struct fsm_res *res);
+int fsm__host_list(struct fsm_ctx *c,
+                   const union tp_args *a,
+                   struct fsm_res *res);
+int fsm__host_delete(struct fsm_ctx *c,
+                     const union tp_args *a,
+                     struct fsm_res *res);
+int fsm__alloc_set(struct fsm_ctx *c,
+                   const union tp_args *a,
+                   struct fsm_res *res);
+int fsm__alloc_get(struct fsm_ctx *c,
+                   const union tp_args *a,
+                   struct fsm_res *res);
+int fsm__alloc_list(struct fsm_ctx *c,
+                    const union tp_args *a,
+                    struct fsm_res *res);
+int fsm__action_record(struct fsm_ctx *c,
+                       const union tp_args *a,
+                       struct fsm_res *res);
+int fsm__action_list(struct fsm_ctx *c,
+                     const union tp_args *a,
+                     struct fsm_res *res);
+int fsm__alert_raise(struct fsm_ctx *c,
+                     const union tp_args *a,
+                     struct fsm_res *res);
+int fsm__credit_grant(struct fsm_ctx *c,
+                      const union tp_args *a,
+                      struct fsm_res *res);
+int fsm__credit_return(struct fsm_ctx *c,
+                       const union tp_args *a,
+                       struct fsm_res *res);
+int fsm__credit_list(struct fsm_ctx *c,
+                     const union tp_args *a,
+                     struct fsm_res *res);
+/* TICK: credits whose lease ended count as used. */
+int fsm__credit_expire(struct fsm_ctx *c);
+int64_t fsm__credit_next_expiry(struct fsm *f, MDB_txn *txn);
+/* The host record of @id (QM_OK, QM_NOT_FOUND, QM_ECORRUPT, QM_EIO). */
+int fsm__host_load(struct fsm_ctx *c, const char *id, struct tp_host_info *h);
 
 #endif

@@ -441,28 +441,14 @@ int fsm__release(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res)
 int fsm__res_expire(struct fsm_ctx *c)
 {
     for (;;) {
-        MDB_cursor *cur;
-        int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_RES_EXP], &cur);
-        if (rc != MDB_SUCCESS) {
-            return fsm__err_from_mdb(rc);
+        uint64_t id;
+        int rv = fsm__exp_due(c, FSM_DB_RES_EXP, &id);
+        if (rv != QM_OK) {
+            return rv == QM_NOT_FOUND ? QM_OK : rv;
         }
-        MDB_val k, v;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        mdb_cursor_close(cur);
-        if (rc == MDB_NOTFOUND) {
-            return QM_OK;
-        }
-        if (rc != MDB_SUCCESS || k.mv_size != 16) {
-            return rc != MDB_SUCCESS ? fsm__err_from_mdb(rc) : QM_ECORRUPT;
-        }
-        const uint8_t *p = k.mv_data;
-        if ((int64_t)fsm__be64_get(p) > c->now) {
-            return QM_OK;
-        }
-        uint64_t id = fsm__be64_get(p + 8);
         struct res_rec r;
         int64_t none[QM_RES_POOLS_MAX] = {0}, cost;
-        int rv = rec_load(c, id, &r);
+        rv = rec_load(c, id, &r);
         if (rv == QM_OK) {
             rv = settle(c, id, &r, none, &cost);
         }
@@ -474,17 +460,7 @@ int fsm__res_expire(struct fsm_ctx *c)
 
 int64_t fsm__res_next_expiry(struct fsm *f, MDB_txn *txn)
 {
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, f->dbi[FSM_DB_RES_EXP], &cur) != MDB_SUCCESS) {
-        return INT64_MAX;
-    }
-    MDB_val k, v;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    mdb_cursor_close(cur);
-    if (rc != MDB_SUCCESS || k.mv_size != 16) {
-        return INT64_MAX;
-    }
-    return (int64_t)fsm__be64_get(k.mv_data);
+    return fsm__exp_next(f, txn, FSM_DB_RES_EXP);
 }
 
 /* ---- reads ---- */

@@ -91,3 +91,119 @@ int fsm__next_id(struct fsm_ctx *c, const char *counter, uint64_t *id)
     }
     return rv;
 }
+
+/* ---- indexes and pages ---- */
+
+int64_t fsm__exp_next(struct fsm *f, MDB_txn *txn, int db)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn, f->dbi[db], &cur) != MDB_SUCCESS) {
+        return INT64_MAX;
+    }
+    MDB_val k, v;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    mdb_cursor_close(cur);
+    if (rc != MDB_SUCCESS || k.mv_size != 16) {
+        return INT64_MAX;
+    }
+    return (int64_t)fsm__be64_get(k.mv_data);
+}
+
+int fsm__exp_due(struct fsm_ctx *c, int db, uint64_t *id)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(c->txn, c->f->dbi[db], &cur);
+    if (rc != MDB_SUCCESS) {
+        return fsm__err_from_mdb(rc);
+    }
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    mdb_cursor_close(cur);
+    if (rc != MDB_SUCCESS) {
+        return fsm__err_from_mdb(rc);
+    }
+    if (k.mv_size != 16) {
+        return QM_ECORRUPT;
+    }
+    const uint8_t *p = k.mv_data;
+    if ((int64_t)fsm__be64_get(p) > c->now) {
+        return QM_NOT_FOUND;
+    }
+    *id = fsm__be64_get(p + 8);
+    return QM_OK;
+}
+
+int fsm__exp_put(struct fsm_ctx *c, int db, int64_t at, uint64_t id, bool add)
+{
+    uint8_t k[16];
+    fsm__be64_put(k, (uint64_t)at);
+    fsm__be64_put(k + 8, id);
+    if (add) {
+        return fsm__put(c, db, k, sizeof(k), "", 0);
+    }
+    MDB_val kv = {sizeof(k), k};
+    int rc = mdb_del(c->txn, c->f->dbi[db], &kv, NULL);
+    return rc == MDB_NOTFOUND ? QM_OK : fsm__err_from_mdb(rc);
+}
+
+int fsm__trim_oldest(struct fsm_ctx *c, int db, size_t max)
+{
+    MDB_stat st;
+    int rc = mdb_stat(c->txn, c->f->dbi[db], &st);
+    if (rc != MDB_SUCCESS) {
+        return fsm__err_from_mdb(rc);
+    }
+    if (st.ms_entries <= max) {
+        return QM_OK;
+    }
+    MDB_cursor *cur;
+    rc = mdb_cursor_open(c->txn, c->f->dbi[db], &cur);
+    if (rc != MDB_SUCCESS) {
+        return fsm__err_from_mdb(rc);
+    }
+    MDB_val k, v;
+    for (size_t n = st.ms_entries; n > max && rc == MDB_SUCCESS; n--) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc == MDB_SUCCESS) {
+            rc = mdb_cursor_del(cur, 0);
+        }
+    }
+    mdb_cursor_close(cur);
+    return fsm__err_from_mdb(rc);
+}
+
+int fsm__page(struct fsm_ctx *c,
+              int db,
+              const void *start,
+              size_t slen,
+              bool after,
+              fsm_page_fn fn,
+              void *arg)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(c->txn, c->f->dbi[db], &cur);
+    if (rc != MDB_SUCCESS) {
+        return fsm__err_from_mdb(rc);
+    }
+    MDB_val k = {slen, (void *)start}, v;
+    rc = slen == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST)
+                   : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && after && slen > 0 && k.mv_size == slen &&
+        memcmp(k.mv_data, start, slen) == 0) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    int rv = QM_OK;
+    bool stop = false;
+    for (; rc == MDB_SUCCESS && !stop;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        rv = fn(arg, &k, &v, &stop);
+        if (rv != QM_OK) {
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rv == QM_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        rv = fsm__err_from_mdb(rc);
+    }
+    return rv;
+}

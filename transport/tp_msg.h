@@ -635,7 +635,10 @@ enum tp_class {
     TP_CLASS_WRITE,     /* a command through raft and the state machine */
     TP_CLASS_ADMIN,     /* a raft membership change on the leader */
     TP_CLASS_INTERNAL,  /* proposed by the leader only; refused from clients */
+    TP_CLASS_SOFT, /* the leader's soft state in memory (agents' samples) */
 };
+
+#include "tp_msg_host.h" /* hosts and agents: structs and TP_HOST_OPS */
 
 /* X(name, code, class, args schema, body schema) */
 #define TP_OPS(X)                                                              \
@@ -691,7 +694,8 @@ enum tp_class {
       tp_empty_schema)                                                         \
     X(TICK, 64, TP_CLASS_INTERNAL, tp_empty_schema, tp_empty_schema)           \
     X(MEMBER_SET, 65, TP_CLASS_INTERNAL, tp_member_schema, tp_empty_schema)    \
-    X(MEMBER_DEL, 66, TP_CLASS_INTERNAL, tp_member_id_schema, tp_empty_schema)
+    X(MEMBER_DEL, 66, TP_CLASS_INTERNAL, tp_member_id_schema, tp_empty_schema) \
+    TP_HOST_OPS(X)
 
 enum tp_op {
 #define TP__OP_ENUM(name, code, cls, args, body) TP_OP_##name = code,
@@ -743,6 +747,19 @@ union tp_args {
     struct tp_complete complete;
     struct tp_fail fail;
     struct tp_qsettings qsettings;
+    struct tp_host_register host_register;
+    struct tp_host_id host_id;
+    struct tp_report report;
+    struct tp_metrics_args metrics;
+    struct tp_alloc alloc;
+    struct tp_alloc_key alloc_key;
+    struct tp_alloc_list_args alloc_list;
+    struct tp_action action;
+    struct tp_action_list_args action_list;
+    struct tp_alert_raise alert_raise;
+    struct tp_credit_grant credit_grant;
+    struct tp_credit_return credit_return;
+    struct tp_credit_list_args credit_list;
 };
 
 /* A request decoded down to its typed arguments. Spans borrow the input. */

@@ -8,6 +8,7 @@
 #include "qm_limits.h"
 #include "th_cmocka.h"
 #include "th_msg.h"
+#include "th_msg_host.h"
 #include "th_rng.h"
 #include "tp_msg.h"
 
@@ -192,7 +193,7 @@ static void valid_args(const struct qm_schema *s, union tp_args *a)
         a->qsettings.offpeak_end_min = 6 * 60;
         a->qsettings.lease_ms = 60000;
         a->qsettings.max_attempts = 3;
-    } else {
+    } else if (!th_host_valid_args(s, a)) {
         assert_ptr_equal(s, &tp_empty_schema);
     }
 }
@@ -613,8 +614,10 @@ static void test_tp_msg_write_ops_need_session_and_seq(void **state)
         assert_valid(fx, true);
     }
     /* 9 pool, client, tier and reservation commands; 6 queue commands
-     * (submit, cancel, lease, complete, fail, settings). */
-    assert_int_equal(writes, 15);
+     * (submit, cancel, lease, complete, fail, settings); 7 of hosts and
+     * agents (register, delete, allocation, action, alert, credit grant
+     * and return). */
+    assert_int_equal(writes, 22);
 }
 
 static void test_tp_msg_rejects_invalid_args_of_each_op(void **state)
