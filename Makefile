@@ -1,9 +1,12 @@
 # quartermaster build.
 #
-#   make            release build of qmd, qmctl, libqm (build/release)
+#   make            release build of qmd, qmctl, qm-agent, qm-bench, libqm
+#                   (build/release)
 #   make deps       install missing Debian packages (root) or print the line
 #   make run        start a local 3-node cluster and show it working
 #   make test       ASan+UBSan build, every unit and cluster test
+#   make bench      the speed table of a local 3-node cluster, and the agent's
+#                   cost (make bench-agent)
 #   make fuzz       libFuzzer targets for the decoders (FUZZ_SECONDS each)
 #   make install    PREFIX=/usr/local
 #
@@ -100,7 +103,7 @@ FUZZ_SECONDS ?= 60
 .SECONDARY:
 
 .PHONY: all deps run test check unit integration fuzz install clean \
-	format format-check bench
+	format format-check bench bench-agent
 
 all: $(BINS) $(LIBQM)
 
@@ -124,7 +127,9 @@ $(LIBAGENT): $(call obj,$(AGENT_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(QMAGENT): $(call obj,agent/agent_main.c) $(LIBAGENT) $(LIBQM)
+# The local API serves with the node's request/reply server.
+$(QMAGENT): $(call obj,agent/agent_main.c transport/tp_server.c) $(LIBAGENT) \
+		$(LIBQM)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS_AGENT)
 
@@ -145,7 +150,8 @@ $(QMQBENCH): bench/qm_queue_bench.c $(LIBSERVER) $(LIBQM)
 		$(LIBS_SERVER)
 
 # The agent's unit tests link the agent and libqm only, not the server.
-$(B)/tests/unit/agent/%: tests/unit/agent/%.c $(LIBAGENT) $(LIBQM) \
+$(B)/tests/unit/agent/%: tests/unit/agent/%.c $(LIBAGENT) \
+		$(call obj,transport/tp_server.c) $(LIBQM) \
 		| $(TEST_PROGS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit/helpers $(LDFLAGS_ALL) -o $@ \
@@ -223,6 +229,13 @@ fuzz-build: $(FUZZ_BINS)
 bench: deps
 	@$(MAKE) --no-print-directory MODE=release all
 	@bench/run.sh build/release/bin build/bench
+	@$(MAKE) --no-print-directory bench-agent
+
+# The agent's own cost watching 200 processes (README "Performance").
+bench-agent: deps
+	@$(MAKE) --no-print-directory MODE=release all \
+		build/release/tests/progs/qm_testproc
+	@bench/agent.sh build/release/bin build/release/tests/progs build/bench
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \

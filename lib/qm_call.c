@@ -30,6 +30,8 @@ struct qm_call
     int64_t backoff;
     bool pinned;
     bool sleeping;
+    bool forward;          /* hand the callback the whole result map */
+    struct qm_span result; /* the answer's result map (borrowed) */
     qm__call_cb cb;
     void *arg;
     struct qm_result res;
@@ -84,7 +86,9 @@ static struct qm_call *call_take(struct qm_client *c)
     k->sess = NULL;
     k->tried = k->redirects = 0;
     k->backoff = BACKOFF_MIN_MS;
-    k->pinned = k->sleeping = false;
+    k->pinned = k->sleeping = k->forward = false;
+    k->result.p = NULL;
+    k->result.n = 0;
     memset(&k->res, 0, sizeof(k->res));
     qm_buf_reset(&k->args);
     qm_buf_reset(&k->cmd);
@@ -121,7 +125,7 @@ static void finish(struct qm_call *k, int status, struct qm_span body)
                  tp_conn_url(k->c->nodes[k->c->leader].conn));
     }
     pthread_mutex_unlock(&k->c->mu);
-    k->cb(k->arg, &k->res, body);
+    k->cb(k->arg, &k->res, k->forward ? k->result : body);
     call_give(k);
 }
 
@@ -195,6 +199,7 @@ static void on_answer(struct qm_call *k, const void *data, size_t len)
         return;
     }
     struct qm_client *c = k->c;
+    k->result = rep.result;
     k->res.retry_after_ms = r.retry_after_ms;
     k->res.index = r.index;
     snprintf(k->res.message, sizeof(k->res.message), "%s", r.message);
@@ -308,6 +313,68 @@ static int encode(struct qm_call *k,
     return QM_OK;
 }
 
+/* Where the first try goes (caller holds c->mu). */
+static void first_node(struct qm_call *k,
+                       const struct tp_op_info *info,
+                       unsigned flags,
+                       const char *url)
+{
+    struct qm_client *c = k->c;
+    if (url != NULL) {
+        k->node = qm__node_find(c, url);
+        k->pinned = true;
+    } else if ((flags & QM_CALL_STALE) || info->cls == TP_CLASS_LOCAL) {
+        k->node = 0;
+        k->pinned = true;
+    } else if (c->leader >= 0) {
+        k->node = c->leader;
+    } else {
+        k->node = c->next;
+        c->next = (c->next + 1) % c->nnodes;
+    }
+}
+
+int qm__call_forward(struct qm_client *c,
+                     struct qm_span cmd,
+                     const char *cred,
+                     unsigned flags,
+                     qm__call_cb cb,
+                     void *arg)
+{
+    struct tp_cmd tc;
+    char err[QM_ERRMSG_SIZE];
+    if (qm_decode(&tp_cmd_schema, cmd.p, cmd.n, &tc, err) != QM_OK) {
+        return QM_INVALID;
+    }
+    const struct tp_op_info *info = tp_op_info(tc.op);
+    if (info == NULL) {
+        return QM_INVALID;
+    }
+    struct qm_call *k = call_take(c);
+    if (k == NULL) {
+        return QM_ENOMEM;
+    }
+    k->cb = cb;
+    k->arg = arg;
+    k->cls = info->cls;
+    k->forward = true;
+    pthread_mutex_lock(&c->mu);
+    uint64_t id = ++c->next_id;
+    first_node(k, info, flags, NULL);
+    pthread_mutex_unlock(&c->mu);
+    uint64_t wflags = (flags & QM_CALL_STALE) ? TP_RF_STALE : 0;
+    tp_request_encode(&k->req, id, cred != NULL && cred[0] ? cred : c->cred,
+                      wflags, cmd);
+    if (qm_buf_status(&k->req) != QM_OK || k->req.len > QM_MSG_MAX) {
+        int rv = qm_buf_status(&k->req);
+        call_give(k);
+        return rv != QM_OK ? rv : QM_INVALID;
+    }
+    k->deadline = qm__mono_ms() + c->opt.timeout_ms;
+    attempt(k);
+    return QM_OK;
+}
+
 int qm__call(struct qm_client *c,
              uint32_t op,
              const struct qm_schema *schema,
@@ -335,18 +402,7 @@ int qm__call(struct qm_client *c,
     }
     k->deadline = qm__mono_ms() + c->opt.timeout_ms;
     pthread_mutex_lock(&c->mu);
-    if (url != NULL) {
-        k->node = qm__node_find(c, url);
-        k->pinned = true;
-    } else if ((flags & QM_CALL_STALE) || info->cls == TP_CLASS_LOCAL) {
-        k->node = 0;
-        k->pinned = true;
-    } else if (c->leader >= 0) {
-        k->node = c->leader;
-    } else {
-        k->node = c->next;
-        c->next = (c->next + 1) % c->nnodes;
-    }
+    first_node(k, info, flags, url);
     pthread_mutex_unlock(&c->mu);
     if (k->node < 0) {
         call_give(k);

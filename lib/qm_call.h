@@ -95,6 +95,20 @@ int qm__call_sync_keep(struct qm_client *c,
                        struct qm_buf *keep,
                        struct qm_result *res);
 
+/* Send a command encoded elsewhere (a program talking to qm-agent's local
+ * API), bytes unchanged, so its session and sequence keep a retried write
+ * applied once; leader-finding and retries as qm__call. @cred (NULL or ""
+ * for the client's own) goes in the request. @cb gets the answer's whole
+ * result map (tp_result_schema) in place of the body, or an empty span for
+ * a local outcome (res->status >= 32). Returns QM_OK (@cb will run once),
+ * QM_INVALID (not a command), QM_ENOMEM. */
+int qm__call_forward(struct qm_client *c,
+                     struct qm_span cmd,
+                     const char *cred,
+                     unsigned flags,
+                     qm__call_cb cb,
+                     void *arg);
+
 /* An asynchronous call whose body is decoded for its callback: @done runs
  * once, on a libqm thread, with the caller's @fn and @arg (the typed async
  * functions keep their caller's callback there), the outcome, and @body

@@ -121,10 +121,21 @@ int fsm__alert_raise(struct fsm_ctx *c,
     const char *slash = strchr(ar->subject, '/');
     size_t hlen =
         slash != NULL ? (size_t)(slash - ar->subject) : strlen(ar->subject);
-    if (!qm_valid_name(ar->subject, hlen) ||
-        (slash != NULL && !qm_valid_name(slash + 1, strlen(slash + 1)))) {
+    if (hlen > QM_NAME_MAX || !qm_valid_name(ar->subject, hlen) ||
+        (slash != NULL && (strlen(slash + 1) > QM_NAME_MAX ||
+                           !qm_valid_name(slash + 1, strlen(slash + 1))))) {
         fsm__res_fail(res, QM_INVALID, "subject must be HOST or HOST/SERVICE");
         return QM_OK;
+    }
+    /* Only registered hosts raise alerts, which bounds the cooldown
+     * records agents can create. */
+    char host[QM_NAME_MAX + 1];
+    memcpy(host, ar->subject, hlen);
+    host[hlen] = '\0';
+    struct tp_host_info h;
+    int rv = fsm__host_load(c, host, &h);
+    if (rv != QM_OK) {
+        return fsm__lookup_failed(res, rv, "host", host);
     }
     char dedup[64];
     snprintf(dedup, sizeof(dedup), "%s\x1f%s", ar->topic, ar->severity);

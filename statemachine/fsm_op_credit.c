@@ -68,6 +68,10 @@ int fsm__credit_grant(struct fsm_ctx *c,
     if (rv != QM_OK) {
         return fsm__lookup_failed(res, rv, "pool", g->pool);
     }
+    if (g->min > g->amount) {
+        fsm__res_fail(res, QM_INVALID, "min must not exceed the amount");
+        return QM_OK;
+    }
     if (p.kind == TP_KIND_DEDICATED) {
         fsm__res_fail(res, QM_INVALID,
                       "pool '%s' is dedicated to one client; credits come "
@@ -105,6 +109,9 @@ int fsm__credit_grant(struct fsm_ctx *c,
     memcpy(cr->pool, g->pool, sizeof(cr->pool));
     cr->amount = n;
     cr->expires_at_ms = c->now + (g->ttl_ms > 0 ? g->ttl_ms : QM_CREDIT_TTL_MS);
+    if (cr->expires_at_ms > QM_TIME_MAX) {
+        cr->expires_at_ms = QM_TIME_MAX;
+    }
     uint8_t k[8];
     fsm__be64_put(k, cr->id);
     rv = fsm__pool_store(c, g->pool, &p);

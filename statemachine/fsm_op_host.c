@@ -436,6 +436,9 @@ int fsm__alloc_set(struct fsm_ctx *c,
     size_t klen = alloc_key(k, in->host, in->service);
     struct tp_alloc cur;
     rv = fsm__get_rec(c, FSM_DB_ALLOCS, k, klen, &tp_alloc_schema, &cur);
+    if (rv == QM_NOT_FOUND && in->set == 0) {
+        return QM_OK; /* nothing to unset: nothing changes */
+    }
     if (rv == QM_NOT_FOUND) {
         memset(&cur, 0, sizeof(cur));
         memcpy(cur.host, in->host, sizeof(cur.host));
