@@ -353,4 +353,40 @@ int cli_queue_settings_set(struct cli *c,
                            int argc,
                            char **argv);
 
+/* Hosts and their agents (cli_host.c, cli_alloc.c, cli_action.c,
+ * cli_top.c). */
+int cli_host_list(struct cli *c,
+                  const struct cli_cmd *cmd,
+                  int argc,
+                  char **argv);
+int cli_host_get(struct cli *c,
+                 const struct cli_cmd *cmd,
+                 int argc,
+                 char **argv);
+int cli_host_delete(struct cli *c,
+                    const struct cli_cmd *cmd,
+                    int argc,
+                    char **argv);
+int cli_alloc_set(struct cli *c,
+                  const struct cli_cmd *cmd,
+                  int argc,
+                  char **argv);
+int cli_alloc_get(struct cli *c,
+                  const struct cli_cmd *cmd,
+                  int argc,
+                  char **argv);
+int cli_alloc_list(struct cli *c,
+                   const struct cli_cmd *cmd,
+                   int argc,
+                   char **argv);
+int cli_action_list(struct cli *c,
+                    const struct cli_cmd *cmd,
+                    int argc,
+                    char **argv);
+int cli_credit_list(struct cli *c,
+                    const struct cli_cmd *cmd,
+                    int argc,
+                    char **argv);
+int cli_top(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv);
+
 #endif

@@ -109,6 +109,41 @@ static const struct cli_cmd commands[] = {
      "[--offpeak HH:MM-HH:MM|none] [--lease-ms MS] [--max-attempts N]",
      "change the given queue settings, keep the others",
      cli_queue_settings_set},
+    {"host", "list", "",
+     "registered hosts with the leader's latest sample of each (source: "
+     "report) or, after an election until their agents report again, "
+     "their registration only (source: registration)",
+     cli_host_list},
+    {"host", "get", "ID",
+     "one host: labels, capacity, the host's and each service's latest "
+     "sample, its allocations and its recent actions",
+     cli_host_get},
+    {"host", "delete", "ID",
+     "forget a host and its allocations (its agent registers it again "
+     "when it next reports)",
+     cli_host_delete},
+    {"alloc", "set",
+     "HOST/SERVICE [--nice N] [--cpus LIST] [--nofile N] [--nproc N] "
+     "[--cpu-weight W] [--cpu-max QUOTA_US|max[/PERIOD_US]] "
+     "[--memory-high BYTES|max] [--memory-max BYTES|max] [--instances N] "
+     "[--unset FIELD[,FIELD...] ...]",
+     "change what a service on a host is given; fields not named stay. "
+     "Sizes take K, M, G, T suffixes (powers of 1024: 512M, 2G); nice "
+     "-20..19, cpu-weight 1..10000, period 1000..1000000 us (100000)",
+     cli_alloc_set},
+    {"alloc", "get", "HOST/SERVICE", "show a service's allocation",
+     cli_alloc_get},
+    {"alloc", "list", "HOST", "list the allocations of a host's services",
+     cli_alloc_list},
+    {"action", "list", "[--host ID]",
+     "what agents did (apply, start, stop), oldest first", cli_action_list},
+    {"credit", "list", "[--host ID]",
+     "credits agents hold: pool tokens taken for their local API",
+     cli_credit_list},
+    {"top", NULL, "[--interval SECONDS] [--once]",
+     "live view of hosts and services, redrawn every interval (1 s) until "
+     "^C; --once prints one frame",
+     cli_top},
     {"debug", "digest", "[--all]",
      "digest of the addressed node's state (--all: of every member)",
      cli_digest},

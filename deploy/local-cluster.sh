@@ -8,19 +8,28 @@
 # another terminal reaches it; nodes 2 and 3 use 7002/7102/7202 and
 # 7003/7103/7203 and join through node 1. State lives under $QM_RUN_DIR
 # (default ./run-data); running the script again restarts the same cluster.
-# Ctrl-C stops the three nodes cleanly.
+# A qm-agent watches the three nodes as this host's services and serves its
+# local API on ipc://$QM_RUN_DIR/agent.sock. Ctrl-C stops everything
+# cleanly.
 set -eu
 bin=${1:-build/release/bin}
 dir=${QM_RUN_DIR:-./run-data}
 qmd=$bin/qmd
 qmctl=$bin/qmctl
+agent=$bin/qm-agent
 mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 pids=""
+agent_pid=0
 
 stop() {
     trap - INT TERM
     echo
-    echo "== stopping the cluster"
+    echo "== stopping the agent and the cluster"
+    if [ "$agent_pid" != 0 ]; then
+        kill -TERM "$agent_pid" 2>/dev/null || true
+        wait "$agent_pid" 2>/dev/null || true
+    fi
     for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
     for p in $pids; do wait "$p" 2>/dev/null || true; done
     echo "== stopped; state kept in $dir (remove it to start afresh)"
@@ -75,10 +84,40 @@ for n in 4 4 4; do
 done
 echo "== qmctl pool get demo"
 "$qmctl" pool get demo
+
+# The host agent: the three nodes are this host's services.
+set -- $pids
+{
+    echo "[agent]"
+    echo "cluster = tcp://127.0.0.1:7101,tcp://127.0.0.1:7102,tcp://127.0.0.1:7103"
+    echo "host_id = local"
+    echo "labels = role=demo"
+    echo "local_api = ipc://$dir/agent.sock"
+    echo "[service qmd1]"
+    echo "match = pid:$1"
+    echo "[service qmd2]"
+    echo "match = pid:$2"
+    echo "[service qmd3]"
+    echo "match = pid:$3"
+    echo "[credit demo]"
+    echo "batch = 5"
+} > "$dir/agent.ini"
+"$agent" --config "$dir/agent.ini" 2>>"$dir/agent.log" &
+agent_pid=$!
 echo
-echo "The cluster is running. In another terminal try:"
+echo "== qm-agent started (pid $agent_pid, log $dir/agent.log)"
+wait_for "the agent's first report" "$qmctl" --timeout 1 host get local
+sleep 2
+echo "== qmctl host list"
+"$qmctl" host list || true
+echo "== qmctl --cluster ipc://$dir/agent.sock acquire demo 1 (the agent's local API)"
+"$qmctl" --cluster "ipc://$dir/agent.sock" acquire demo 1 || true
+echo
+echo "The cluster and the agent are running. In another terminal try:"
 echo "  $qmctl status"
-echo "  $qmctl --json pool list"
+echo "  $qmctl top"
+echo "  $qmctl alloc set local/qmd2 --nice 5     # the agent applies it"
+echo "  $qmctl --cluster ipc://$dir/agent.sock acquire demo 1"
 echo "  curl -s http://127.0.0.1:7201/metrics"
-echo "Press Ctrl-C to stop it."
+echo "Press Ctrl-C to stop them."
 for p in $pids; do wait "$p" || true; done

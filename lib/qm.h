@@ -881,4 +881,296 @@ int qm_worker_run(struct qm_worker *w,
                   const volatile bool *stop,
                   struct qm_result *res);
 
+/* ---- hosts and their agents ----
+ *
+ * An agent (qm-agent) registers its host (replicated): labels, capacity
+ * and the services it watches. It reports samples of the host and of each
+ * service to the leader, which keeps the latest in memory only: after an
+ * election the new leader has none until each agent reports to it again
+ * (within one report interval), and qm_host_metrics() answers
+ * QM_NOT_FOUND until then. An operator sets what each service on a host
+ * is given (an allocation), the agent applies it and records what it did
+ * (actions). Credits are batches of a pool's tokens an agent holds for
+ * local callers.
+ *
+ * Host ids and service names are names (1..64 of [A-Za-z0-9._-]). Units:
+ * sizes in bytes, rates in bytes per second, CPU in per mille of one core
+ * (a service at 1500 uses one and a half cores) except where a field says
+ * "of all CPUs", load averages in thousandths, times in milliseconds since
+ * the epoch. Out-structs are written only when the call returns QM_OK.
+ * The agent's own calls (register, report, action record, alert raise,
+ * credit grant and return) are made with qm__call_sync() of qm_call.h. */
+
+/* A watched service as its agent declared it. */
+struct qm_host_service
+{
+    char name[QM_NAME_MAX + 1];
+    char match[QM_MATCH_MAX + 1]; /* "exe:NAME", "pid:N", "pidfile:PATH",
+                                     "cgroup:PATH" */
+};
+
+/* A registered host. */
+struct qm_host
+{
+    char id[QM_NAME_MAX + 1];
+    char labels[QM_LABELS_MAX + 1]; /* "role=trading,rack=a", or "" */
+    uint64_t cpus;
+    int64_t mem_bytes;
+    int64_t disk_bytes;
+    char local_api[QM_URL_MAX + 1]; /* the agent's local API URL, or "" */
+    unsigned nservices;
+    struct qm_host_service services[QM_HOST_SERVICES_MAX];
+    int64_t registered_ms;  /* first registration */
+    int64_t updated_ms;     /* last registration */
+    uint64_t alloc_version; /* raised by every qm_alloc_set() of the host */
+};
+
+/* QM_OK, QM_NOT_FOUND, QM_INVALID (a bad id, refused before sending). */
+int qm_host_get(struct qm_client *c,
+                const char *id,
+                bool stale,
+                struct qm_host *out,
+                struct qm_result *res);
+
+/* One page of hosts in id order after @after ("" or NULL: the first), as
+ * qm_pool_list; the cluster sends at most QM_HOST_PAGE_MAX at a time. */
+int qm_host_list(struct qm_client *c,
+                 const char *after,
+                 bool stale,
+                 struct qm_host *out,
+                 unsigned max,
+                 unsigned *n,
+                 bool *more,
+                 struct qm_result *res);
+
+/* Forget a host and its allocations. Its agent registers it again when
+ * it next reports. QM_OK, QM_NOT_FOUND, ... */
+int qm_host_delete(struct qm_client *c, const char *id, struct qm_result *res);
+
+/* A service summed over its processes, as last sampled. */
+struct qm_service_sample
+{
+    char name[QM_NAME_MAX + 1];
+    uint64_t procs;    /* matching processes */
+    uint64_t children; /* of those, children of another one */
+    int64_t cpu_pm;    /* per mille of one core */
+    int64_t rss_bytes;
+    int64_t mem_limit; /* bytes; 0 = none known */
+    uint64_t fds;
+    uint64_t fd_limit; /* smallest soft RLIMIT_NOFILE; 0 = unlimited */
+    uint64_t threads;
+    uint64_t sockets;
+    uint64_t tcp_established;
+    uint64_t tcp_listen;
+    uint64_t tcp_time_wait;
+    uint64_t tcp_close_wait;
+    uint64_t tcp_other;            /* syn, fin-wait, closing, last-ack, close */
+    char note[QM_NOTE_MAX + 1];    /* the worst finding now ("" = none) */
+    char enforce[QM_NOTE_MAX + 1]; /* what the last allocation left out */
+};
+
+/* The host itself, as last sampled. */
+struct qm_host_sample
+{
+    uint64_t cpus;
+    int64_t cpu_pm; /* busy share of all CPUs, per mille */
+    int64_t load1_milli;
+    int64_t mem_total;
+    int64_t mem_avail;
+    int64_t swap_total;
+    int64_t swap_free;
+    int64_t disk_total;
+    int64_t disk_avail;
+    int64_t net_rx_bps; /* bytes per second */
+    int64_t net_tx_bps;
+    uint64_t procs;
+};
+
+/* The leader's latest view of a host. */
+struct qm_host_metrics
+{
+    char host[QM_NAME_MAX + 1];
+    int64_t seen_ms; /* the leader's clock when the last report came */
+    int64_t at_ms;   /* the agent's clock when it sampled */
+    uint64_t seq;    /* the agent's sample counter */
+    struct qm_host_sample sample;
+    int64_t cpu_pm_avg; /* host CPU over the leader's recent window, */
+    int64_t cpu_pm_max; /* per mille of all CPUs */
+    uint64_t window;    /* samples in that window */
+    unsigned nservices;
+    struct qm_service_sample services[QM_HOST_SERVICES_MAX];
+};
+
+/* The latest sample of host @host on the leader (never stale: only the
+ * leader holds samples). QM_OK; QM_NOT_FOUND when the host has not
+ * reported to this leader yet; ... */
+int qm_host_metrics(struct qm_client *c,
+                    const char *host,
+                    struct qm_host_metrics *out,
+                    struct qm_result *res);
+
+/* One page of the hosts the leader holds samples of, in id order after
+ * @after ("" or NULL: the first), as qm_pool_list; at most
+ * QM_METRICS_PAGE_MAX come at a time. A host that reports without being
+ * registered (or after it was deleted) may appear here. */
+int qm_host_metrics_list(struct qm_client *c,
+                         const char *after,
+                         struct qm_host_metrics *out,
+                         unsigned max,
+                         unsigned *n,
+                         bool *more,
+                         struct qm_result *res);
+
+/* ---- allocations: what a service on a host is given ---- */
+
+/* The fields of an allocation; the values are the wire's. */
+enum qm_alloc_field {
+    QM_ALLOC_NICE = 1u << 0,        /* scheduling priority, -20..19 */
+    QM_ALLOC_CPUS = 1u << 1,        /* CPU list for affinity, "0-3,6" */
+    QM_ALLOC_NOFILE = 1u << 2,      /* RLIMIT_NOFILE, 16..2^30 */
+    QM_ALLOC_NPROC = 1u << 3,       /* RLIMIT_NPROC, 1..2^22 */
+    QM_ALLOC_CPU_WEIGHT = 1u << 4,  /* cgroup cpu.weight, 1..10000 */
+    QM_ALLOC_CPU_MAX = 1u << 5,     /* cgroup cpu.max: quota per period */
+    QM_ALLOC_MEMORY_HIGH = 1u << 6, /* cgroup memory.high */
+    QM_ALLOC_MEMORY_MAX = 1u << 7,  /* cgroup memory.max */
+    QM_ALLOC_INSTANCES = 1u << 8,   /* processes the agent keeps running */
+};
+#define QM_ALLOC_FIELDS 9
+#define QM_ALLOC_ALL ((1u << QM_ALLOC_FIELDS) - 1)
+
+/* The value "max" (no limit) of cpu_max_quota_us, memory_high and
+ * memory_max. */
+#define QM_ALLOC_UNLIMITED (-1)
+
+struct qm_alloc
+{
+    char host[QM_NAME_MAX + 1];
+    char service[QM_NAME_MAX + 1];
+    unsigned set;   /* the fields that hold a value (enum qm_alloc_field) */
+    unsigned unset; /* qm_alloc_set() only: fields to remove */
+    int64_t nice;
+    char cpus[QM_CPULIST_MAX + 1];
+    int64_t nofile;
+    int64_t nproc;
+    int64_t cpu_weight;
+    int64_t cpu_max_quota_us;  /* 1000..2^40, or QM_ALLOC_UNLIMITED */
+    int64_t cpu_max_period_us; /* 1000..1000000; 0 in qm_alloc_set():
+                                  100000 */
+    int64_t memory_high;       /* bytes, or QM_ALLOC_UNLIMITED */
+    int64_t memory_max;        /* bytes, or QM_ALLOC_UNLIMITED */
+    int64_t instances;         /* 0..1000 */
+    int64_t updated_ms;        /* read only */
+};
+
+/* Change @a->host's allocation of @a->service: the fields of @a->set take
+ * their values from @a, those of @a->unset are removed, the others stay.
+ * An allocation left with no field is deleted. QM_OK; QM_NOT_FOUND (no
+ * such host: its agent registers it); QM_INVALID (nothing to change, a
+ * field both set and unset, a value out of range, or more than
+ * QM_HOST_SERVICES_MAX services on the host), ... */
+int qm_alloc_set(struct qm_client *c,
+                 const struct qm_alloc *a,
+                 struct qm_result *res);
+
+/* QM_OK, or QM_NOT_FOUND when @service on @host has no allocation. */
+int qm_alloc_get(struct qm_client *c,
+                 const char *host,
+                 const char *service,
+                 bool stale,
+                 struct qm_alloc *out,
+                 struct qm_result *res);
+
+/* One page of @host's allocations in service order after @after ("" or
+ * NULL: the first), as qm_pool_list. An unknown host has none. */
+int qm_alloc_list(struct qm_client *c,
+                  const char *host,
+                  const char *after,
+                  bool stale,
+                  struct qm_alloc *out,
+                  unsigned max,
+                  unsigned *n,
+                  bool *more,
+                  struct qm_result *res);
+
+/* Text forms of allocations, as qmctl takes and prints them (pure,
+ * thread-safe). Field names: "nice", "cpus", "nofile", "nproc",
+ * "cpu-weight", "cpu-max", "memory-high", "memory-max", "instances" ('_'
+ * may stand for '-'). Values: whole numbers; cpus a CPU list ("0-3,6");
+ * cpu-max QUOTA_US or "max", optionally "/PERIOD_US"; memory-high and
+ * memory-max bytes with an optional K, M, G, T or P suffix (powers of
+ * 1024: "512M", "2G") or "max". */
+
+/* The field named @name, or 0. */
+unsigned qm_alloc_field_parse(const char *name);
+
+/* The name of @field (one bit), or NULL. */
+const char *qm_alloc_field_name(unsigned field);
+
+/* Set @field of @a from @text: the value, its bit in @a->set (and out of
+ * @a->unset). QM_OK, or QM_INVALID with what the field wants in @res
+ * (@a unchanged). */
+int qm_alloc_value_parse(struct qm_alloc *a,
+                         unsigned field,
+                         const char *text,
+                         struct qm_result *res);
+
+#define QM_ALLOC_TEXT_MAX 63
+
+/* The value of @field of @a in the text form qm_alloc_value_parse()
+ * takes ("2G", "max/100000"), into @buf; "" when @a does not set it.
+ * Returns @buf. */
+const char *qm_alloc_value_format(const struct qm_alloc *a,
+                                  unsigned field,
+                                  char buf[QM_ALLOC_TEXT_MAX + 1]);
+
+/* ---- what agents did, and what they hold ---- */
+
+struct qm_action
+{
+    uint64_t id; /* increasing */
+    char host[QM_NAME_MAX + 1];
+    char service[QM_NAME_MAX + 1]; /* "" for the host itself */
+    char action[16];               /* "apply", "start", "stop" */
+    bool ok;
+    char message[QM_MESSAGE_MAX + 1];
+    int64_t at_ms; /* cluster time it was recorded */
+};
+
+/* One page of the recent actions (the cluster keeps QM_ACTIONS_MAX) in id
+ * order after @after_id (0: the oldest kept), of @host only unless it is
+ * NULL or "", as qm_pool_list. */
+int qm_action_list(struct qm_client *c,
+                   const char *host,
+                   uint64_t after_id,
+                   bool stale,
+                   struct qm_action *out,
+                   unsigned max,
+                   unsigned *n,
+                   bool *more,
+                   struct qm_result *res);
+
+/* A credit an agent holds: tokens taken from a pool now, handed out
+ * locally until it is returned or expires (what is not returned by then
+ * counts as used). */
+struct qm_credit
+{
+    uint64_t id;
+    char host[QM_NAME_MAX + 1];
+    char pool[QM_NAME_MAX + 1];
+    int64_t amount; /* milli-units granted */
+    int64_t expires_at_ms;
+};
+
+/* One page of outstanding credits in id order after @after_id (0: the
+ * first), of @host only unless it is NULL or "", as qm_pool_list. */
+int qm_credit_list(struct qm_client *c,
+                   const char *host,
+                   uint64_t after_id,
+                   bool stale,
+                   struct qm_credit *out,
+                   unsigned max,
+                   unsigned *n,
+                   bool *more,
+                   struct qm_result *res);
+
 #endif

@@ -109,6 +109,11 @@ static void write_done(void *arg, int status, struct qm_span result)
 {
     struct node_req *r = arg;
     if (status == QM_OK) {
+        if (r->d.cmd.op == TP_OP_HOST_DELETE) {
+            /* Its samples go with it (a deletion that was refused drops
+             * samples the next report brings back). */
+            node_metrics_forget(&r->n->metrics, r->d.args.host_id.id);
+        }
         reply_raw(r, &r->n->out, result);
         return;
     }
