@@ -149,8 +149,14 @@ $(QMQBENCH): bench/qm_queue_bench.c $(LIBSERVER) $(LIBQM)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $(filter-out %.h,$^) \
 		$(LIBS_SERVER)
 
-# The agent's unit tests link the agent and libqm only, not the server.
-$(B)/tests/unit/agent/%: tests/unit/agent/%.c $(LIBAGENT) \
+# The agent's unit tests link the agent and libqm only, not the server,
+# and of the test helpers those that need no server (objects, like the
+# other unit tests' helpers: the .d files list only headers, which the
+# link line filters out).
+AGENT_TEST_HELPERS := $(addprefix tests/unit/helpers/,th_tmpdir.c th_rng.c \
+	th_log.c)
+$(B)/tests/unit/agent/%: tests/unit/agent/%.c \
+		$(call obj,$(AGENT_TEST_HELPERS)) $(LIBAGENT) \
 		$(call obj,transport/tp_server.c) $(LIBQM) \
 		| $(TEST_PROGS)
 	@mkdir -p $(dir $@)

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#include "agent_proc.h"
+#include "agent_fs.h"
 
 /* Columns of a "cpu" line of /proc/stat: user nice system idle iowait irq
  * softirq steal (guest time is already inside user and nice). */

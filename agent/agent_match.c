@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent_fs.h"
 #include "agent_proc.h"
 #include "qm_alloc.h"
 

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent_proc.h"
+#include "agent_fs.h"
 #include "qm_alloc.h"
 #include "qm_err.h"
 

@@ -284,12 +284,38 @@ static void host_row(const struct cli_host_view *v, int64_t now)
 
 /* ---- host list ---- */
 
-static void list_begin(struct cli *c)
+/* The "page" of host list: one joined host at a time, from the iterator
+ * (which pages through the registrations and the samples itself). */
+struct host_page
 {
+    struct cli_hosts *it;
+    int64_t now;
+    const struct cli_host_view *v;
+};
+
+static int host_fetch(struct cli *c,
+                      void *page,
+                      const void *arg,
+                      unsigned *n,
+                      bool *more,
+                      struct qm_result *res)
+{
+    (void)arg;
+    struct host_page *pg = page;
+    int rv = cli_hosts_next(c, pg->it, &pg->v, res);
+    *n = rv == QM_OK && pg->v != NULL ? 1 : 0;
+    *more = *n == 1;
+    return rv;
+}
+
+static void host_item(struct cli *c, void *page, unsigned i)
+{
+    (void)i;
+    const struct host_page *pg = page;
     if (c->json) {
-        cj_arr(&c->j);
+        cli_host_json(&c->j, pg->v, false);
     } else {
-        host_header();
+        host_row(pg->v, pg->now);
     }
 }
 
@@ -298,41 +324,24 @@ int cli_host_list(struct cli *c,
                   int argc,
                   char **argv)
 {
+    static const struct cli_list list = {
+        .what = "host list",
+        .empty = "(no hosts)",
+        .header = host_header,
+        .size = sizeof(struct host_page),
+        .fetch = host_fetch,
+        .item = host_item,
+    };
     char *pos[1];
     int rv = cli_args(cmd, argc, argv, pos, 0);
-    struct cli_hosts *it = rv == CLI_OK ? cli_hosts_new() : NULL;
-    if (it == NULL) {
+    struct host_page pg = {rv == CLI_OK ? cli_hosts_new() : NULL, cli_now_ms(),
+                           NULL};
+    if (pg.it == NULL) {
         return rv != CLI_OK ? rv : cli_fail(c, QM_ENOMEM, NULL, "host list");
     }
-    int64_t now = cli_now_ms();
-    const struct cli_host_view *v;
-    struct qm_result res;
-    bool begun = false;
-    while ((rv = cli_hosts_next(c, it, &v, &res)) == QM_OK && v != NULL) {
-        if (!begun) {
-            list_begin(c);
-            begun = true;
-        }
-        if (c->json) {
-            cli_host_json(&c->j, v, false);
-        } else {
-            host_row(v, now);
-        }
-    }
-    cli_hosts_free(it);
-    if (!begun && rv == QM_OK) {
-        list_begin(c);
-        begun = true;
-        if (!c->json) {
-            printf("(no hosts)\n");
-        }
-    }
-    if (begun && c->json) {
-        /* Keep what was printed a whole document. */
-        cj_arr_end(&c->j);
-        cj_done(&c->j);
-    }
-    return rv == QM_OK ? CLI_OK : cli_fail(c, rv, &res, "host list");
+    rv = cli_list_run(c, &list, &pg, NULL);
+    cli_hosts_free(pg.it);
+    return rv;
 }
 
 /* ---- host get ---- */
@@ -372,16 +381,14 @@ static int extra_fetch(struct cli *c,
 }
 
 /* The i-th most recent action kept, oldest first. */
-static const struct qm_action *recent_at(const struct host_extra *x, unsigned i)
-{
-    unsigned kept =
-        x->nrecent < RECENT_ACTIONS ? x->nrecent : (unsigned)RECENT_ACTIONS;
-    return &x->recent[(x->nrecent - kept + i) % RECENT_ACTIONS];
-}
-
 static unsigned recent_count(const struct host_extra *x)
 {
     return x->nrecent < RECENT_ACTIONS ? x->nrecent : RECENT_ACTIONS;
+}
+
+static const struct qm_action *recent_at(const struct host_extra *x, unsigned i)
+{
+    return &x->recent[(x->nrecent - recent_count(x) + i) % RECENT_ACTIONS];
 }
 
 static void host_get_json(struct cli *c,

@@ -84,6 +84,81 @@ uint64_t qm__page_limit(unsigned max)
     return max < QM_PAGE_MAX ? max : QM_PAGE_MAX;
 }
 
+int qm__list_run(struct qm_client *c,
+                 const struct qm__list_call *l,
+                 void *out,
+                 unsigned max,
+                 unsigned *n,
+                 bool *more,
+                 struct qm_result *res)
+{
+    const struct qm_field *items = &l->page_schema->fields[0];
+    const struct qm_field *page_more = qm_schema_field(l->page_schema, "more");
+    uint8_t *page = qm__page_alloc(l->page_schema->size, res);
+    if (page == NULL) {
+        return QM_ENOMEM;
+    }
+    int rv = qm__call_sync(c, l->op, l->args_schema, l->args, l->flags, NULL,
+                           l->page_schema, page, res);
+    if (rv == QM_OK) {
+        uint32_t count;
+        bool pm;
+        memcpy(&count, page + items->count_off, sizeof(count));
+        memcpy(&pm, page + page_more->off, sizeof(pm));
+        unsigned k = qm__page_take(count, pm, max, n, more);
+        for (unsigned i = 0; i < k; i++) {
+            l->out(page + items->off + (size_t)i * items->elem_size,
+                   (uint8_t *)out + (size_t)i * l->out_size);
+        }
+    }
+    qm_free(page);
+    return rv;
+}
+
+int qm__list_after(struct qm_client *c,
+                   struct qm__list_call l,
+                   const char *after,
+                   bool stale,
+                   void *out,
+                   unsigned max,
+                   unsigned *n,
+                   bool *more,
+                   struct qm_result *res)
+{
+    struct tp_list_args la = {.limit = qm__page_limit(max)};
+    int rv = qm__name_arg(la.after, after, true, "list start", res);
+    if (rv != QM_OK) {
+        return rv;
+    }
+    l.args_schema = &tp_list_args_schema;
+    l.args = &la;
+    l.flags = qm__read_flags(stale);
+    return qm__list_run(c, &l, out, max, n, more, res);
+}
+
+int qm__get_run(struct qm_client *c,
+                uint32_t op,
+                const struct qm_schema *args_schema,
+                const void *args,
+                bool stale,
+                const struct qm_schema *body_schema,
+                qm__item_out_fn fn,
+                void *out,
+                struct qm_result *res)
+{
+    void *body = qm__page_alloc(body_schema->size, res);
+    if (body == NULL) {
+        return QM_ENOMEM;
+    }
+    int rv = qm__call_sync(c, op, args_schema, args, qm__read_flags(stale),
+                           NULL, body_schema, body, res);
+    if (rv == QM_OK) {
+        fn(body, out);
+    }
+    qm_free(body);
+    return rv;
+}
+
 static void member_out(const struct tp_member *in, struct qm_member *out)
 {
     out->id = in->id;
@@ -241,8 +316,10 @@ int qm_pool_delete(struct qm_client *c, const char *name, struct qm_result *res)
                          NULL, NULL, NULL, res);
 }
 
-static void pool_out(const struct tp_pool_info *in, struct qm_pool *out)
+static void pool_out(const void *in_, void *out_)
 {
+    const struct tp_pool_info *in = in_;
+    struct qm_pool *out = out_;
     memset(out, 0, sizeof(*out));
     COPY_STR(out->name, in->name);
     out->capacity = in->capacity;
@@ -272,18 +349,8 @@ int qm_pool_get(struct qm_client *c,
     if (rv != QM_OK) {
         return rv;
     }
-    struct tp_pool_info *pi = qm__page_alloc(sizeof(*pi), res);
-    if (pi == NULL) {
-        return QM_ENOMEM;
-    }
-    rv = qm__call_sync(c, TP_OP_POOL_GET, &tp_pool_name_schema, &pn,
-                       qm__read_flags(stale), NULL, &tp_pool_info_schema, pi,
-                       res);
-    if (rv == QM_OK) {
-        pool_out(pi, out);
-    }
-    qm_free(pi);
-    return rv;
+    return qm__get_run(c, TP_OP_POOL_GET, &tp_pool_name_schema, &pn, stale,
+                       &tp_pool_info_schema, pool_out, out, res);
 }
 
 int qm_pool_list(struct qm_client *c,
@@ -295,28 +362,11 @@ int qm_pool_list(struct qm_client *c,
                  bool *more,
                  struct qm_result *res)
 {
-    struct tp_list_args la;
-    memset(&la, 0, sizeof(la));
-    int rv = qm__name_arg(la.after, after, true, "list start", res);
-    if (rv != QM_OK) {
-        return rv;
-    }
-    la.limit = qm__page_limit(max);
-    struct tp_pool_page *page = qm__page_alloc(sizeof(*page), res);
-    if (page == NULL) {
-        return QM_ENOMEM;
-    }
-    rv = qm__call_sync(c, TP_OP_POOL_LIST, &tp_list_args_schema, &la,
-                       qm__read_flags(stale), NULL, &tp_pool_page_schema, page,
-                       res);
-    if (rv == QM_OK) {
-        unsigned k = qm__page_take(page->npools, page->more, max, n, more);
-        for (unsigned i = 0; i < k; i++) {
-            pool_out(&page->pools[i], &out[i]);
-        }
-    }
-    qm_free(page);
-    return rv;
+    struct qm__list_call l = {.op = TP_OP_POOL_LIST,
+                              .page_schema = &tp_pool_page_schema,
+                              .out = pool_out,
+                              .out_size = sizeof(*out)};
+    return qm__list_after(c, l, after, stale, out, max, n, more, res);
 }
 
 static int acquire_args(struct tp_acquire *a,

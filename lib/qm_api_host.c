@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "qm_alloc.h"
 #include "qm_api_internal.h"
 #include "qm_call.h"
 #include "qm_parse.h"
@@ -22,80 +21,6 @@ _Static_assert(sizeof(((struct tp_action *)0)->action) ==
                "action names");
 
 #define BYTES_MAX (1LL << 60) /* the wire's bound on sizes */
-
-/* ---- calls ---- */
-
-/* Converts one wire item to its public form. */
-typedef void (*item_out_fn)(const void *in, void *out);
-
-/* A call whose answer is a page: a LIST of items first and a BOOL "more",
- * as every page of tp_msg_host.h is. */
-struct list_call
-{
-    uint32_t op;
-    const struct qm_schema *args_schema;
-    const void *args;
-    unsigned flags;
-    const struct qm_schema *page_schema;
-    item_out_fn out;
-    size_t out_size; /* of one public item */
-};
-
-static int list_run(struct qm_client *c,
-                    const struct list_call *l,
-                    void *out,
-                    unsigned max,
-                    unsigned *n,
-                    bool *more,
-                    struct qm_result *res)
-{
-    const struct qm_field *items = &l->page_schema->fields[0];
-    const struct qm_field *page_more = qm_schema_field(l->page_schema, "more");
-    uint8_t *page = qm__page_alloc(l->page_schema->size, res);
-    if (page == NULL) {
-        return QM_ENOMEM;
-    }
-    int rv = qm__call_sync(c, l->op, l->args_schema, l->args, l->flags, NULL,
-                           l->page_schema, page, res);
-    if (rv == QM_OK) {
-        uint32_t count;
-        bool pm;
-        memcpy(&count, page + items->count_off, sizeof(count));
-        memcpy(&pm, page + page_more->off, sizeof(pm));
-        unsigned k = qm__page_take(count, pm, max, n, more);
-        for (unsigned i = 0; i < k; i++) {
-            l->out(page + items->off + (size_t)i * items->elem_size,
-                   (uint8_t *)out + (size_t)i * l->out_size);
-        }
-    }
-    qm_free(page);
-    return rv;
-}
-
-/* A read of one item into @out, its body decoded on the heap (a host's
- * record is kilobytes). */
-static int get_run(struct qm_client *c,
-                   uint32_t op,
-                   const struct qm_schema *args_schema,
-                   const void *args,
-                   bool stale,
-                   const struct qm_schema *body_schema,
-                   item_out_fn fn,
-                   void *out,
-                   struct qm_result *res)
-{
-    void *body = qm__page_alloc(body_schema->size, res);
-    if (body == NULL) {
-        return QM_ENOMEM;
-    }
-    int rv = qm__call_sync(c, op, args_schema, args, qm__read_flags(stale),
-                           NULL, body_schema, body, res);
-    if (rv == QM_OK) {
-        fn(body, out);
-    }
-    qm_free(body);
-    return rv;
-}
 
 /* ---- hosts ---- */
 
@@ -131,8 +56,8 @@ int qm_host_get(struct qm_client *c,
     if (rv != QM_OK) {
         return rv;
     }
-    return get_run(c, TP_OP_HOST_GET, &tp_host_id_schema, &hi, stale,
-                   &tp_host_info_schema, host_out, out, res);
+    return qm__get_run(c, TP_OP_HOST_GET, &tp_host_id_schema, &hi, stale,
+                       &tp_host_info_schema, host_out, out, res);
 }
 
 int qm_host_list(struct qm_client *c,
@@ -144,15 +69,11 @@ int qm_host_list(struct qm_client *c,
                  bool *more,
                  struct qm_result *res)
 {
-    struct tp_list_args la = {.limit = qm__page_limit(max)};
-    int rv = qm__name_arg(la.after, after, true, "list start", res);
-    if (rv != QM_OK) {
-        return rv;
-    }
-    struct list_call l = {TP_OP_HOST_LIST,       &tp_list_args_schema, &la,
-                          qm__read_flags(stale), &tp_host_page_schema, host_out,
-                          sizeof(*out)};
-    return list_run(c, &l, out, max, n, more, res);
+    struct qm__list_call l = {.op = TP_OP_HOST_LIST,
+                              .page_schema = &tp_host_page_schema,
+                              .out = host_out,
+                              .out_size = sizeof(*out)};
+    return qm__list_after(c, l, after, stale, out, max, n, more, res);
 }
 
 int qm_host_delete(struct qm_client *c, const char *id, struct qm_result *res)
@@ -254,14 +175,14 @@ static int metrics_call(struct qm_client *c,
         return rv;
     }
     /* Only the leader holds samples: never a stale read. */
-    struct list_call l = {TP_OP_HOST_METRICS,
-                          &tp_metrics_args_schema,
-                          &ma,
-                          0,
-                          &tp_metrics_page_schema,
-                          metrics_out,
-                          sizeof(*out)};
-    return list_run(c, &l, out, max, n, more, res);
+    struct qm__list_call l = {TP_OP_HOST_METRICS,
+                              &tp_metrics_args_schema,
+                              &ma,
+                              0,
+                              &tp_metrics_page_schema,
+                              metrics_out,
+                              sizeof(*out)};
+    return qm__list_run(c, &l, out, max, n, more, res);
 }
 
 int qm_host_metrics(struct qm_client *c,
@@ -385,8 +306,8 @@ int qm_alloc_get(struct qm_client *c,
     if (rv != QM_OK) {
         return rv;
     }
-    return get_run(c, TP_OP_ALLOC_GET, &tp_alloc_key_schema, &k, stale,
-                   &tp_alloc_schema, alloc_out, out, res);
+    return qm__get_run(c, TP_OP_ALLOC_GET, &tp_alloc_key_schema, &k, stale,
+                       &tp_alloc_schema, alloc_out, out, res);
 }
 
 int qm_alloc_list(struct qm_client *c,
@@ -407,11 +328,11 @@ int qm_alloc_list(struct qm_client *c,
     if (rv != QM_OK) {
         return rv;
     }
-    struct list_call l = {
+    struct qm__list_call l = {
         TP_OP_ALLOC_LIST,      &tp_alloc_list_args_schema, &la,
         qm__read_flags(stale), &tp_alloc_page_schema,      alloc_out,
         sizeof(*out)};
-    return list_run(c, &l, out, max, n, more, res);
+    return qm__list_run(c, &l, out, max, n, more, res);
 }
 
 /* ---- text forms of allocations ---- */
@@ -717,7 +638,7 @@ struct by_host
     uint32_t op;
     const struct qm_schema *args_schema;
     const struct qm_schema *page_schema;
-    item_out_fn out;
+    qm__item_out_fn out;
 };
 _Static_assert(sizeof(struct tp_action_list_args) ==
                        sizeof(struct tp_credit_list_args) &&
@@ -745,10 +666,10 @@ static int by_host_list(struct qm_client *c,
     if (rv != QM_OK) {
         return rv;
     }
-    struct list_call l = {
+    struct qm__list_call l = {
         w->op,          w->args_schema, &la,     qm__read_flags(stale),
         w->page_schema, w->out,         out_size};
-    return list_run(c, &l, out, max, n, more, res);
+    return qm__list_run(c, &l, out, max, n, more, res);
 }
 
 int qm_action_list(struct qm_client *c,

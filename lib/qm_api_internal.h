@@ -1,7 +1,8 @@
-/* Helpers shared by the typed functions of qm_api.c, qm_api_ledger.c and
- * qm_api_queue.c: argument checks that fill the caller's qm_result, as the
- * server would, and conversions between public and wire structs. Not part
- * of the installed API. Thread-safe. */
+/* Helpers shared by the typed functions of qm_api.c, qm_api_ledger.c,
+ * qm_api_queue.c and qm_api_host.c: reads of one item and of a page, argument
+ * checks that fill the caller's qm_result, as the server would, and conversions
+ * between public and wire structs. Not part of the installed API. Thread-safe.
+ */
 #ifndef QM_LIB_QM_API_INTERNAL_H
 #define QM_LIB_QM_API_INTERNAL_H
 
@@ -46,6 +47,62 @@ unsigned qm__page_take(unsigned count,
 
 /* The limit to ask a server for, for a caller's array of @max. */
 uint64_t qm__page_limit(unsigned max);
+
+/* Converts one wire item @in to its public form @out (both borrowed). */
+typedef void (*qm__item_out_fn)(const void *in, void *out);
+
+/* A read whose answer is a page: a LIST of items first and a BOOL "more",
+ * as every page of tp_msg.h and tp_msg_host.h is. */
+struct qm__list_call
+{
+    uint32_t op;
+    const struct qm_schema *args_schema;
+    const void *args; /* borrowed for the call */
+    unsigned flags;   /* qm__call flags */
+    const struct qm_schema *page_schema;
+    qm__item_out_fn out;
+    size_t out_size; /* of one public item */
+};
+
+/* Run @l, with the page decoded on the heap, and convert up to @max of its
+ * items into @out (an array of @max items of l->out_size): *n and *more as
+ * qm__page_take() sets them, written on QM_OK only. Returns the call's
+ * status (QM_ENOMEM in @res when the page cannot be allocated). */
+int qm__list_run(struct qm_client *c,
+                 const struct qm__list_call *l,
+                 void *out,
+                 unsigned max,
+                 unsigned *n,
+                 bool *more,
+                 struct qm_result *res);
+
+/* qm__list_run() of a list whose arguments are a tp_list_args (pools,
+ * clients, hosts): the page after the name @after (NULL or "": from the
+ * start), read stale when @stale. @l gives the op, page schema, converter
+ * and item size; its args and flags are set here. QM_INVALID in @res for
+ * a malformed @after. */
+int qm__list_after(struct qm_client *c,
+                   struct qm__list_call l,
+                   const char *after,
+                   bool stale,
+                   void *out,
+                   unsigned max,
+                   unsigned *n,
+                   bool *more,
+                   struct qm_result *res);
+
+/* A read of one item, its body decoded on the heap (records of kilobytes)
+ * and converted into @out by @fn on QM_OK. Returns the call's status
+ * (QM_ENOMEM in @res when the body cannot be allocated). */
+int qm__get_run(struct qm_client *c,
+                uint32_t op,
+                const struct qm_schema *args_schema,
+                const void *args,
+                bool stale,
+                const struct qm_schema *body_schema,
+                qm__item_out_fn fn,
+                void *out,
+                struct qm_result *res);
 
 /* @n amounts (@min..QM_RES_POOLS_MAX, pool names checked) into their wire
  * form; QM_INVALID in @res otherwise. */

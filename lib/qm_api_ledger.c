@@ -154,9 +154,10 @@ int qm_client_set(struct qm_client *c,
                          NULL, NULL, NULL, res);
 }
 
-static void client_out(const struct tp_client_info *in,
-                       struct qm_client_info *out)
+static void client_out(const void *in_, void *out_)
 {
+    const struct tp_client_info *in = in_;
+    struct qm_client_info *out = out_;
     memset(out, 0, sizeof(*out));
     COPY_STR(out->id, in->id);
     out->tier = (int)in->tier;
@@ -200,24 +201,11 @@ int qm_client_list(struct qm_client *c,
                    bool *more,
                    struct qm_result *res)
 {
-    struct tp_list_args la = {.limit = qm__page_limit(max)};
-    int rv = qm__name_arg(la.after, after, true, "list start", res);
-    struct tp_client_page *page =
-        rv == QM_OK ? qm__page_alloc(sizeof(*page), res) : NULL;
-    if (page == NULL) {
-        return rv != QM_OK ? rv : QM_ENOMEM;
-    }
-    rv = qm__call_sync(c, TP_OP_CLIENT_LIST, &tp_list_args_schema, &la,
-                       qm__read_flags(stale), NULL, &tp_client_page_schema,
-                       page, res);
-    if (rv == QM_OK) {
-        unsigned k = qm__page_take(page->nclients, page->more, max, n, more);
-        for (unsigned i = 0; i < k; i++) {
-            client_out(&page->clients[i], &out[i]);
-        }
-    }
-    qm_free(page);
-    return rv;
+    struct qm__list_call l = {.op = TP_OP_CLIENT_LIST,
+                              .page_schema = &tp_client_page_schema,
+                              .out = client_out,
+                              .out_size = sizeof(*out)};
+    return qm__list_after(c, l, after, stale, out, max, n, more, res);
 }
 
 /* ---- reservations ---- */
@@ -422,9 +410,10 @@ int qm_commit_async(struct qm_client *c,
                             arg);
 }
 
-static void reservation_out(const struct tp_res_info *in,
-                            struct qm_reservation *out)
+static void reservation_out(const void *in_, void *out_)
 {
+    const struct tp_res_info *in = in_;
+    struct qm_reservation *out = out_;
     memset(out, 0, sizeof(*out));
     out->id = in->id;
     COPY_STR(out->client, in->client);
@@ -464,22 +453,17 @@ int qm_reservation_list(struct qm_client *c,
     struct tp_res_list_args la = {.after = after_id,
                                   .limit = qm__page_limit(max)};
     int rv = qm__name_arg(la.client, client, true, "client id", res);
-    struct tp_res_page *page =
-        rv == QM_OK ? qm__page_alloc(sizeof(*page), res) : NULL;
-    if (page == NULL) {
-        return rv != QM_OK ? rv : QM_ENOMEM;
+    if (rv != QM_OK) {
+        return rv;
     }
-    rv = qm__call_sync(c, TP_OP_RESERVATION_LIST, &tp_res_list_args_schema, &la,
-                       qm__read_flags(stale), NULL, &tp_res_page_schema, page,
-                       res);
-    if (rv == QM_OK) {
-        unsigned k = qm__page_take(page->nres, page->more, max, n, more);
-        for (unsigned i = 0; i < k; i++) {
-            reservation_out(&page->res[i], &out[i]);
-        }
-    }
-    qm_free(page);
-    return rv;
+    struct qm__list_call l = {TP_OP_RESERVATION_LIST,
+                              &tp_res_list_args_schema,
+                              &la,
+                              qm__read_flags(stale),
+                              &tp_res_page_schema,
+                              reservation_out,
+                              sizeof(*out)};
+    return qm__list_run(c, &l, out, max, n, more, res);
 }
 
 /* ---- usage, estimates, alerts ---- */
@@ -546,8 +530,10 @@ int qm_cost_estimate(struct qm_client *c,
     return rv;
 }
 
-static void alert_out(const struct tp_alert *in, struct qm_alert *out)
+static void alert_out(const void *in_, void *out_)
 {
+    const struct tp_alert *in = in_;
+    struct qm_alert *out = out_;
     memset(out, 0, sizeof(*out));
     out->id = in->id;
     COPY_STR(out->kind, in->kind);
@@ -567,19 +553,9 @@ int qm_alert_list(struct qm_client *c,
                   struct qm_result *res)
 {
     struct tp_alert_args aa = {after_id, qm__page_limit(max)};
-    struct tp_alert_page *page = qm__page_alloc(sizeof(*page), res);
-    if (page == NULL) {
-        return QM_ENOMEM;
-    }
-    int rv = qm__call_sync(c, TP_OP_ALERT_LIST, &tp_alert_args_schema, &aa,
-                           qm__read_flags(stale), NULL, &tp_alert_page_schema,
-                           page, res);
-    if (rv == QM_OK) {
-        unsigned k = qm__page_take(page->nalerts, page->more, max, n, more);
-        for (unsigned i = 0; i < k; i++) {
-            alert_out(&page->alerts[i], &out[i]);
-        }
-    }
-    qm_free(page);
-    return rv;
+    struct qm__list_call l = {
+        TP_OP_ALERT_LIST,      &tp_alert_args_schema, &aa,
+        qm__read_flags(stale), &tp_alert_page_schema, alert_out,
+        sizeof(*out)};
+    return qm__list_run(c, &l, out, max, n, more, res);
 }

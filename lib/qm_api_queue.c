@@ -136,8 +136,10 @@ static int complete_args(struct tp_complete *out,
 
 /* ---- results ---- */
 
-static void request_out(const struct tp_req_info *in, struct qm_request *out)
+static void request_out(const void *in_, void *out_)
 {
+    const struct tp_req_info *in = in_;
+    struct qm_request *out = out_;
     memset(out, 0, sizeof(*out));
     out->id = in->id;
     COPY_STR(out->client, in->client);
@@ -204,17 +206,8 @@ static int request_call(struct qm_client *c,
                         struct qm_result *res)
 {
     struct tp_req_id ri = {id};
-    struct tp_req_info *info = qm__page_alloc(sizeof(*info), res);
-    if (info == NULL) {
-        return QM_ENOMEM;
-    }
-    int rv = qm__call_sync(c, op, &tp_req_id_schema, &ri, qm__read_flags(stale),
-                           NULL, &tp_req_info_schema, info, res);
-    if (rv == QM_OK) {
-        request_out(info, out);
-    }
-    qm_free(info);
-    return rv;
+    return qm__get_run(c, op, &tp_req_id_schema, &ri, stale,
+                       &tp_req_info_schema, request_out, out, res);
 }
 
 int qm_queue_get(struct qm_client *c,
@@ -276,22 +269,14 @@ int qm_queue_list(struct qm_client *c,
 {
     struct tp_req_list_args la;
     int rv = list_args(&la, filter, after_id, max, res);
-    struct tp_req_page *page =
-        rv == QM_OK ? qm__page_alloc(sizeof(*page), res) : NULL;
-    if (page == NULL) {
-        return rv != QM_OK ? rv : QM_ENOMEM;
+    if (rv != QM_OK) {
+        return rv;
     }
-    rv = qm__call_sync(c, TP_OP_QUEUE_LIST, &tp_req_list_args_schema, &la,
-                       qm__read_flags(stale), NULL, &tp_req_page_schema, page,
-                       res);
-    if (rv == QM_OK) {
-        unsigned k = qm__page_take(page->nreqs, page->more, max, n, more);
-        for (unsigned i = 0; i < k; i++) {
-            request_out(&page->reqs[i], &out[i]);
-        }
-    }
-    qm_free(page);
-    return rv;
+    struct qm__list_call l = {
+        TP_OP_QUEUE_LIST,      &tp_req_list_args_schema, &la,
+        qm__read_flags(stale), &tp_req_page_schema,      request_out,
+        sizeof(*out)};
+    return qm__list_run(c, &l, out, max, n, more, res);
 }
 
 int qm_queue_stats(struct qm_client *c,

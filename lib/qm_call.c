@@ -267,6 +267,35 @@ static void on_xchg(void *arg, int status, const void *data, size_t len)
     try_next(k); /* QM_ECONN or QM_ETIMEDOUT on this node */
 }
 
+/* A call for @cb of @info's class (NULL when out of memory). */
+static struct qm_call *call_start(struct qm_client *c,
+                                  const struct tp_op_info *info,
+                                  qm__call_cb cb,
+                                  void *arg)
+{
+    struct qm_call *k = call_take(c);
+    if (k != NULL) {
+        k->cb = cb;
+        k->arg = arg;
+        k->cls = info->cls;
+    }
+    return k;
+}
+
+/* Wrap the command @cmd into the request k->req (QM_INVALID when it would
+ * be larger than QM_MSG_MAX). */
+static int request(struct qm_call *k,
+                   uint64_t id,
+                   const char *cred,
+                   unsigned flags,
+                   struct qm_span cmd)
+{
+    uint64_t wflags = (flags & QM_CALL_STALE) ? TP_RF_STALE : 0;
+    tp_request_encode(&k->req, id, cred, wflags, cmd);
+    int rv = qm_buf_status(&k->req);
+    return rv == QM_OK && k->req.len > QM_MSG_MAX ? QM_INVALID : rv;
+}
+
 /* Encode args -> command -> request into k->req. */
 static int encode(struct qm_call *k,
                   uint32_t op,
@@ -302,15 +331,7 @@ static int encode(struct qm_call *k,
         return rv;
     }
     struct qm_span cmd = {k->cmd.data, k->cmd.len};
-    uint64_t wflags = (flags & QM_CALL_STALE) ? TP_RF_STALE : 0;
-    tp_request_encode(&k->req, id, c->cred, wflags, cmd);
-    if (qm_buf_status(&k->req) != QM_OK) {
-        return qm_buf_status(&k->req);
-    }
-    if (k->req.len > QM_MSG_MAX) {
-        return QM_INVALID;
-    }
-    return QM_OK;
+    return request(k, id, c->cred, flags, cmd);
 }
 
 /* Where the first try goes (caller holds c->mu). */
@@ -350,25 +371,20 @@ int qm__call_forward(struct qm_client *c,
     if (info == NULL) {
         return QM_INVALID;
     }
-    struct qm_call *k = call_take(c);
+    struct qm_call *k = call_start(c, info, cb, arg);
     if (k == NULL) {
         return QM_ENOMEM;
     }
-    k->cb = cb;
-    k->arg = arg;
-    k->cls = info->cls;
     k->forward = true;
     pthread_mutex_lock(&c->mu);
     uint64_t id = ++c->next_id;
     first_node(k, info, flags, NULL);
     pthread_mutex_unlock(&c->mu);
-    uint64_t wflags = (flags & QM_CALL_STALE) ? TP_RF_STALE : 0;
-    tp_request_encode(&k->req, id, cred != NULL && cred[0] ? cred : c->cred,
-                      wflags, cmd);
-    if (qm_buf_status(&k->req) != QM_OK || k->req.len > QM_MSG_MAX) {
-        int rv = qm_buf_status(&k->req);
+    int rv =
+        request(k, id, cred != NULL && cred[0] ? cred : c->cred, flags, cmd);
+    if (rv != QM_OK) {
         call_give(k);
-        return rv != QM_OK ? rv : QM_INVALID;
+        return rv;
     }
     k->deadline = qm__mono_ms() + c->opt.timeout_ms;
     attempt(k);
@@ -388,13 +404,10 @@ int qm__call(struct qm_client *c,
     if (info == NULL) {
         return QM_INVALID;
     }
-    struct qm_call *k = call_take(c);
+    struct qm_call *k = call_start(c, info, cb, arg);
     if (k == NULL) {
         return QM_ENOMEM;
     }
-    k->cb = cb;
-    k->arg = arg;
-    k->cls = info->cls;
     int rv = encode(k, op, schema, args, flags);
     if (rv != QM_OK) {
         call_give(k);

@@ -84,45 +84,36 @@ int fsm__alert(struct fsm_ctx *c,
     return fsm__alert_keyed(c, kind, subject, NULL, severity, message);
 }
 
+struct alert_walk
+{
+    struct tp_alert_page *page;
+    uint64_t limit;
+};
+
+static int alert_one(void *arg, const MDB_val *k, const MDB_val *v, bool *stop)
+{
+    (void)k;
+    struct alert_walk *w = arg;
+    struct tp_alert_page *page = w->page;
+    if (fsm__page_full(page->nalerts, w->limit, &page->more, stop)) {
+        return QM_OK;
+    }
+    int rv = fsm__decode(v, &tp_alert_schema, &page->alerts[page->nalerts]);
+    if (rv == QM_OK) {
+        page->nalerts++;
+    }
+    return rv;
+}
+
 int fsm__alert_list(struct fsm_ctx *c,
                     const union tp_args *a,
                     struct fsm_res *res)
 {
     const struct tp_alert_args *aa = &a->alerts;
-    uint64_t limit = aa->limit == 0 ? QM_PAGE_MAX : aa->limit;
-    struct tp_alert_page *page = &res->body.alerts;
-    page->nalerts = 0;
-    page->more = false;
+    struct alert_walk w = {&res->body.alerts,
+                           aa->limit == 0 ? QM_PAGE_MAX : aa->limit};
+    w.page->nalerts = 0;
+    w.page->more = false;
     res->body_schema = &tp_alert_page_schema;
-    if (aa->after == UINT64_MAX) {
-        return QM_OK;
-    }
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_ALERTS], &cur);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
-    }
-    uint8_t start[8];
-    fsm__be64_put(start, aa->after + 1);
-    MDB_val k = {sizeof(start), start}, v;
-    int rv = QM_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (page->nalerts == limit) {
-            page->more = true;
-            break;
-        }
-        char err[QM_ERRMSG_SIZE];
-        if (qm_decode(&tp_alert_schema, v.mv_data, v.mv_size,
-                      &page->alerts[page->nalerts], err) != QM_OK) {
-            rv = QM_ECORRUPT;
-            break;
-        }
-        page->nalerts++;
-    }
-    mdb_cursor_close(cur);
-    if (rv == QM_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        rv = fsm__err_from_mdb(rc);
-    }
-    return rv;
+    return fsm__page_ids(c, FSM_DB_ALERTS, aa->after, alert_one, &w);
 }

@@ -218,15 +218,28 @@ int fsm__get_rec(struct fsm_ctx *c,
                  size_t klen,
                  const struct qm_schema *schema,
                  void *obj);
+/* Decode the record @v with @schema into @obj (QM_ECORRUPT when it does
+ * not decode). */
+int fsm__decode(const MDB_val *v, const struct qm_schema *schema, void *obj);
+/* Copy the name key @k into @name, terminated (QM_ECORRUPT when the key is
+ * longer than a name). */
+int fsm__key_name(const MDB_val *k, char name[QM_NAME_MAX + 1]);
 /* Turn a failed lookup of @what @name into the command's result
  * (NOT_FOUND or INVALID, returning QM_OK), or pass a local error on. */
 int fsm__lookup_failed(struct fsm_res *res,
                        int rv,
                        const char *what,
                        const char *name);
-/* Expiry indexes: keys be64 time, be64 id -> "". The earliest time in
- * @db (INT64_MAX if none); the id of the earliest entry due at c->now
- * (QM_NOT_FOUND when none is due); add or remove an entry. */
+/* Expiry indexes: keys be64 time, be64 id -> "" (sessions, reservations,
+ * credits and the queue's time orders). fsm__exp_key() writes such a key.
+ * fsm__exp_first() reads the earliest entry of @db into *at and *id
+ * (QM_NOT_FOUND when @db is empty, QM_ECORRUPT for a key of another size,
+ * QM_EIO). fsm__exp_next() is the earliest time in @db (INT64_MAX if none
+ * or unreadable). fsm__exp_due() is the id of the earliest entry due at
+ * c->now (QM_NOT_FOUND when none is due). fsm__exp_put() adds an entry, or
+ * removes it (an absent entry is not an error). */
+void fsm__exp_key(uint8_t k[16], int64_t at, uint64_t id);
+int fsm__exp_first(struct fsm_ctx *c, int db, int64_t *at, uint64_t *id);
 int64_t fsm__exp_next(struct fsm *f, MDB_txn *txn, int db);
 int fsm__exp_due(struct fsm_ctx *c, int db, uint64_t *id);
 int fsm__exp_put(struct fsm_ctx *c, int db, int64_t at, uint64_t id, bool add);
@@ -249,6 +262,17 @@ int fsm__page(struct fsm_ctx *c,
               bool after,
               fsm_page_fn fn,
               void *arg);
+/* fsm__page() over @db keyed by be64 id, from the first id above @after;
+ * nothing is walked when @after is UINT64_MAX (no id follows it). */
+int fsm__page_ids(struct fsm_ctx *c,
+                  int db,
+                  uint64_t after,
+                  fsm_page_fn fn,
+                  void *arg);
+/* For a page callback that holds @n records of at most @limit: true, with
+ * *more and *stop set, when the page is full and the record at hand is the
+ * first one past it. */
+bool fsm__page_full(uint64_t n, uint64_t limit, bool *more, bool *stop);
 
 /* Next value of a meta counter (starts at 1). */
 int fsm__next_id(struct fsm_ctx *c, const char *counter, uint64_t *id);

@@ -62,17 +62,11 @@ static int action_one(void *arg, const MDB_val *k, const MDB_val *v, bool *stop)
     (void)k;
     struct action_walk *w = arg;
     struct tp_action act;
-    char err[QM_ERRMSG_SIZE];
-    if (qm_decode(&tp_action_schema, v->mv_data, v->mv_size, &act, err) !=
-        QM_OK) {
-        return QM_ECORRUPT;
+    int rv = fsm__decode(v, &tp_action_schema, &act);
+    if (rv != QM_OK || (w->host[0] != '\0' && strcmp(act.host, w->host) != 0)) {
+        return rv;
     }
-    if (w->host[0] != '\0' && strcmp(act.host, w->host) != 0) {
-        return QM_OK;
-    }
-    if (w->page->nactions == w->limit) {
-        w->page->more = true;
-        *stop = true;
+    if (fsm__page_full(w->page->nactions, w->limit, &w->page->more, stop)) {
         return QM_OK;
     }
     w->page->actions[w->page->nactions++] = act;
@@ -89,13 +83,7 @@ int fsm__action_list(struct fsm_ctx *c,
     w.page->nactions = 0;
     w.page->more = false;
     res->body_schema = &tp_action_page_schema;
-    if (la->after == UINT64_MAX) {
-        return QM_OK;
-    }
-    uint8_t start[8];
-    fsm__be64_put(start, la->after + 1);
-    return fsm__page(c, FSM_DB_ACTIONS, start, sizeof(start), false, action_one,
-                     &w);
+    return fsm__page_ids(c, FSM_DB_ACTIONS, la->after, action_one, &w);
 }
 
 int fsm__alert_raise(struct fsm_ctx *c,

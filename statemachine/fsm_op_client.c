@@ -82,56 +82,45 @@ int fsm__client_get(struct fsm_ctx *c,
     return rv;
 }
 
+struct client_walk
+{
+    struct fsm_ctx *c;
+    struct tp_client_page *page;
+    uint64_t limit;
+};
+
+static int client_one(void *arg, const MDB_val *k, const MDB_val *v, bool *stop)
+{
+    (void)v;
+    struct client_walk *w = arg;
+    struct tp_client_page *page = w->page;
+    if (fsm__page_full(page->nclients, w->limit, &page->more, stop)) {
+        return QM_OK;
+    }
+    char id[QM_NAME_MAX + 1];
+    struct fsm_client cl;
+    int rv = fsm__key_name(k, id);
+    if (rv == QM_OK) {
+        rv = fsm__client_load(w->c, id, &cl);
+    }
+    if (rv == QM_OK) {
+        rv = fsm__client_info(w->c, id, &cl, &page->clients[page->nclients++]);
+    }
+    return rv;
+}
+
 int fsm__client_list(struct fsm_ctx *c,
                      const union tp_args *a,
                      struct fsm_res *res)
 {
     const struct tp_list_args *la = &a->list;
-    uint64_t limit = la->limit == 0 ? QM_PAGE_MAX : la->limit;
-    struct tp_client_page *page = &res->body.clients;
-    page->nclients = 0;
-    page->more = false;
+    struct client_walk w = {c, &res->body.clients,
+                            la->limit == 0 ? QM_PAGE_MAX : la->limit};
+    w.page->nclients = 0;
+    w.page->more = false;
     res->body_schema = &tp_client_page_schema;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_CLIENTS], &cur);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
-    }
-    size_t alen = strlen(la->after);
-    MDB_val k = {alen, (void *)la->after}, v;
-    rc = alen == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST)
-                   : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    if (rc == MDB_SUCCESS && alen > 0 && k.mv_size == alen &&
-        memcmp(k.mv_data, la->after, alen) == 0) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    int rv = QM_OK;
-    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (page->nclients == limit) {
-            page->more = true;
-            break;
-        }
-        char id[QM_NAME_MAX + 1];
-        struct fsm_client cl;
-        if (k.mv_size > QM_NAME_MAX) {
-            rv = QM_ECORRUPT;
-            break;
-        }
-        memcpy(id, k.mv_data, k.mv_size);
-        id[k.mv_size] = '\0';
-        rv = fsm__client_load(c, id, &cl);
-        if (rv == QM_OK) {
-            rv = fsm__client_info(c, id, &cl, &page->clients[page->nclients++]);
-        }
-        if (rv != QM_OK) {
-            break;
-        }
-    }
-    mdb_cursor_close(cur);
-    if (rv == QM_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        rv = fsm__err_from_mdb(rc);
-    }
-    return rv;
+    return fsm__page(c, FSM_DB_CLIENTS, la->after, strlen(la->after), true,
+                     client_one, &w);
 }
 
 int fsm__tier_get(struct fsm_ctx *c,

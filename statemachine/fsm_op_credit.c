@@ -203,17 +203,11 @@ static int credit_one(void *arg, const MDB_val *k, const MDB_val *v, bool *stop)
     (void)k;
     struct credit_walk *w = arg;
     struct tp_credit cr;
-    char err[QM_ERRMSG_SIZE];
-    if (qm_decode(&tp_credit_schema, v->mv_data, v->mv_size, &cr, err) !=
-        QM_OK) {
-        return QM_ECORRUPT;
+    int rv = fsm__decode(v, &tp_credit_schema, &cr);
+    if (rv != QM_OK || (w->host[0] != '\0' && strcmp(cr.host, w->host) != 0)) {
+        return rv;
     }
-    if (w->host[0] != '\0' && strcmp(cr.host, w->host) != 0) {
-        return QM_OK;
-    }
-    if (w->page->ncredits == w->limit) {
-        w->page->more = true;
-        *stop = true;
+    if (fsm__page_full(w->page->ncredits, w->limit, &w->page->more, stop)) {
         return QM_OK;
     }
     w->page->credits[w->page->ncredits++] = cr;
@@ -230,11 +224,5 @@ int fsm__credit_list(struct fsm_ctx *c,
     w.page->ncredits = 0;
     w.page->more = false;
     res->body_schema = &tp_credit_page_schema;
-    if (la->after == UINT64_MAX) {
-        return QM_OK;
-    }
-    uint8_t start[8];
-    fsm__be64_put(start, la->after + 1);
-    return fsm__page(c, FSM_DB_CREDITS, start, sizeof(start), false, credit_one,
-                     &w);
+    return fsm__page_ids(c, FSM_DB_CREDITS, la->after, credit_one, &w);
 }

@@ -205,18 +205,15 @@ static int alloc_one(void *arg, const MDB_val *k, const MDB_val *v, bool *stop)
         *stop = true;
         return QM_OK;
     }
-    if (w->page->nallocs == w->limit) {
-        w->page->more = true;
-        *stop = true;
+    if (fsm__page_full(w->page->nallocs, w->limit, &w->page->more, stop)) {
         return QM_OK;
     }
-    char err[QM_ERRMSG_SIZE];
-    if (qm_decode(&tp_alloc_schema, v->mv_data, v->mv_size,
-                  &w->page->allocs[w->page->nallocs], err) != QM_OK) {
-        return QM_ECORRUPT;
+    int rv =
+        fsm__decode(v, &tp_alloc_schema, &w->page->allocs[w->page->nallocs]);
+    if (rv == QM_OK) {
+        w->page->nallocs++;
     }
-    w->page->nallocs++;
-    return QM_OK;
+    return rv;
 }
 
 /* A page of @host's allocations after service @after into @page. */
@@ -304,19 +301,15 @@ static int host_one(void *arg, const MDB_val *k, const MDB_val *v, bool *stop)
 {
     (void)k;
     struct host_walk *w = arg;
-    if (w->page->nhosts == w->limit) {
-        w->page->more = true;
-        *stop = true;
+    if (fsm__page_full(w->page->nhosts, w->limit, &w->page->more, stop)) {
         return QM_OK;
     }
-    char err[QM_ERRMSG_SIZE];
-    struct tp_host_info *h = &w->page->hosts[w->page->nhosts];
-    if (qm_decode(&tp_host_info_schema, v->mv_data, v->mv_size, h, err) !=
-        QM_OK) {
-        return QM_ECORRUPT;
+    int rv =
+        fsm__decode(v, &tp_host_info_schema, &w->page->hosts[w->page->nhosts]);
+    if (rv == QM_OK) {
+        w->page->nhosts++;
     }
-    w->page->nhosts++;
-    return QM_OK;
+    return rv;
 }
 
 int fsm__host_list(struct fsm_ctx *c,

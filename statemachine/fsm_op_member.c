@@ -58,11 +58,7 @@ int fsm_member_get(struct fsm *f, uint64_t id, struct tp_member *out)
     int rc = mdb_get(txn, f->dbi[FSM_DB_MEMBERS], &k, &v);
     rv = fsm__err_from_mdb(rc);
     if (rv == QM_OK) {
-        char err[QM_ERRMSG_SIZE];
-        if (qm_decode(&tp_member_schema, v.mv_data, v.mv_size, out, err) !=
-            QM_OK) {
-            rv = QM_ECORRUPT;
-        }
+        rv = fsm__decode(&v, &tp_member_schema, out);
     }
     fsm__read_end(f, txn);
     return rv;

@@ -200,55 +200,45 @@ int fsm__pool_get(struct fsm_ctx *c,
     return QM_OK;
 }
 
+struct pool_walk
+{
+    struct fsm_ctx *c;
+    struct tp_pool_page *page;
+    uint64_t limit;
+};
+
+static int pool_one(void *arg, const MDB_val *k, const MDB_val *v, bool *stop)
+{
+    (void)v;
+    struct pool_walk *w = arg;
+    struct tp_pool_page *page = w->page;
+    if (fsm__page_full(page->npools, w->limit, &page->more, stop)) {
+        return QM_OK;
+    }
+    char name[QM_NAME_MAX + 1];
+    struct fsm_pool p;
+    int rv = fsm__key_name(k, name);
+    if (rv == QM_OK) {
+        rv = fsm__pool_load(w->c, name, &p);
+    }
+    if (rv != QM_OK) {
+        return rv;
+    }
+    fsm_pool_advance(&p, w->c->now);
+    fsm_pool_info(name, &p, &page->pools[page->npools++]);
+    return QM_OK;
+}
+
 int fsm__pool_list(struct fsm_ctx *c,
                    const union tp_args *a,
                    struct fsm_res *res)
 {
     const struct tp_list_args *la = &a->list;
-    uint64_t limit = la->limit == 0 ? QM_PAGE_MAX : la->limit;
-    struct tp_pool_page *page = &res->body.page;
-    page->npools = 0;
-    page->more = false;
+    struct pool_walk w = {c, &res->body.page,
+                          la->limit == 0 ? QM_PAGE_MAX : la->limit};
+    w.page->npools = 0;
+    w.page->more = false;
     res->body_schema = &tp_pool_page_schema;
-
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_POOLS], &cur);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
-    }
-    size_t alen = strlen(la->after);
-    MDB_val k = {alen, (void *)la->after};
-    MDB_val v;
-    rc = alen == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST)
-                   : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    if (rc == MDB_SUCCESS && alen > 0 && k.mv_size == alen &&
-        memcmp(k.mv_data, la->after, alen) == 0) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    int rv = QM_OK;
-    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (page->npools == limit) {
-            page->more = true;
-            break;
-        }
-        char name[QM_NAME_MAX + 1];
-        struct fsm_pool p;
-        if (k.mv_size > QM_NAME_MAX) {
-            rv = QM_ECORRUPT;
-            break;
-        }
-        memcpy(name, k.mv_data, k.mv_size);
-        name[k.mv_size] = '\0';
-        rv = fsm__pool_load(c, name, &p);
-        if (rv != QM_OK) {
-            break;
-        }
-        fsm_pool_advance(&p, c->now);
-        fsm_pool_info(name, &p, &page->pools[page->npools++]);
-    }
-    mdb_cursor_close(cur);
-    if (rv == QM_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        rv = fsm__err_from_mdb(rc);
-    }
-    return rv;
+    return fsm__page(c, FSM_DB_POOLS, la->after, strlen(la->after), true,
+                     pool_one, &w);
 }

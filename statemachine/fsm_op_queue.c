@@ -217,51 +217,54 @@ int fsm__q_get(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res)
     return rv;
 }
 
+struct req_walk
+{
+    struct fsm_ctx *c;
+    const struct tp_req_list_args *la;
+    const struct tp_qsettings *s;
+    struct tp_req_page *page;
+    uint64_t limit;
+};
+
+static bool req_listed(const struct tp_req_list_args *la,
+                       const struct fsm_req *r)
+{
+    return (la->client[0] == '\0' || strcmp(la->client, r->client) == 0) &&
+           (la->qtier == 0 || la->qtier == r->qtier) &&
+           (la->state == 0 || la->state == r->state);
+}
+
+static int req_one(void *arg, const MDB_val *k, const MDB_val *v, bool *stop)
+{
+    (void)v;
+    struct req_walk *w = arg;
+    uint64_t id = fsm__be64_get(k->mv_data);
+    struct fsm_req r;
+    int rv = fsm__req_load(w->c, id, &r);
+    if (rv != QM_OK || !req_listed(w->la, &r)) {
+        return rv;
+    }
+    if (fsm__page_full(w->page->nreqs, w->limit, &w->page->more, stop)) {
+        return QM_OK;
+    }
+    fsm_req_info(w->s, id, &r, w->c->now, &w->page->reqs[w->page->nreqs++]);
+    return QM_OK;
+}
+
 int fsm__q_list(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res)
 {
     const struct tp_req_list_args *la = &a->req_list;
-    uint64_t limit = la->limit == 0 ? QM_PAGE_MAX : la->limit;
-    struct tp_req_page *page = &res->body.reqs;
     struct tp_qsettings s;
-    page->nreqs = 0;
-    page->more = false;
+    struct req_walk w = {c, la, &s, &res->body.reqs,
+                         la->limit == 0 ? QM_PAGE_MAX : la->limit};
+    w.page->nreqs = 0;
+    w.page->more = false;
     res->body_schema = &tp_req_page_schema;
     int rv = fsm__qsettings(c, &s);
-    if (rv != QM_OK || la->after == UINT64_MAX) {
+    if (rv != QM_OK) {
         return rv;
     }
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_REQS], &cur);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
-    }
-    uint8_t start[8];
-    fsm__be64_put(start, la->after + 1);
-    MDB_val k = {sizeof(start), start}, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint64_t id = fsm__be64_get(k.mv_data);
-        struct fsm_req r;
-        rv = fsm__req_load(c, id, &r);
-        if (rv != QM_OK) {
-            break;
-        }
-        if ((la->client[0] != '\0' && strcmp(la->client, r.client) != 0) ||
-            (la->qtier != 0 && la->qtier != r.qtier) ||
-            (la->state != 0 && la->state != r.state)) {
-            continue;
-        }
-        if (page->nreqs == limit) {
-            page->more = true;
-            break;
-        }
-        fsm_req_info(&s, id, &r, c->now, &page->reqs[page->nreqs++]);
-    }
-    mdb_cursor_close(cur);
-    if (rv == QM_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        rv = fsm__err_from_mdb(rc);
-    }
-    return rv;
+    return fsm__page_ids(c, FSM_DB_REQS, la->after, req_one, &w);
 }
 
 int fsm__q_stats_get(struct fsm_ctx *c,

@@ -44,12 +44,6 @@ static const struct qm_field rec_fields[] = {
 };
 static QM_SCHEMA(rec_schema, struct res_rec, rec_fields);
 
-static void exp_key(uint8_t k[16], int64_t expires_ms, uint64_t id)
-{
-    fsm__be64_put(k, (uint64_t)expires_ms);
-    fsm__be64_put(k + 8, id);
-}
-
 static int rec_load(struct fsm_ctx *c, uint64_t id, struct res_rec *r)
 {
     uint8_t k[8];
@@ -213,14 +207,13 @@ static int hold(struct fsm_ctx *c,
         l->price = ps->p[i].price;
     }
     rec->nlines = r->namounts;
-    uint8_t k[8], e[16];
+    uint8_t k[8];
     fsm__be64_put(k, *id);
-    exp_key(e, rec->expires_ms, *id);
     if (rv == QM_OK) {
         rv = fsm__put_rec(c, FSM_DB_RES, k, sizeof(k), &rec_schema, rec);
     }
     if (rv == QM_OK) {
-        rv = fsm__put(c, FSM_DB_RES_EXP, e, sizeof(e), "", 0);
+        rv = fsm__exp_put(c, FSM_DB_RES_EXP, rec->expires_ms, *id, true);
     }
     return rv;
 }
@@ -325,7 +318,7 @@ static int settle(struct fsm_ctx *c,
     cl.reserved = cl.reserved > r->estimate ? cl.reserved - r->estimate : 0;
     uint8_t k[8], e[16];
     fsm__be64_put(k, id);
-    exp_key(e, r->expires_ms, id);
+    fsm__exp_key(e, r->expires_ms, id);
     MDB_val kv = {sizeof(k), k}, ev = {sizeof(e), e};
     if (rv == QM_OK) {
         rv = fsm__client_store(c, r->client, &cl);
@@ -495,51 +488,41 @@ int fsm__res_get(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res)
     return QM_OK;
 }
 
+struct res_walk
+{
+    struct tp_res_page *page;
+    uint64_t limit;
+    const char *client;
+};
+
+static int res_one(void *arg, const MDB_val *k, const MDB_val *v, bool *stop)
+{
+    struct res_walk *w = arg;
+    struct res_rec r;
+    if (k->mv_size != 8 || fsm__decode(v, &rec_schema, &r) != QM_OK) {
+        return QM_ECORRUPT;
+    }
+    if (w->client[0] != '\0' && strcmp(w->client, r.client) != 0) {
+        return QM_OK;
+    }
+    if (fsm__page_full(w->page->nres, w->limit, &w->page->more, stop)) {
+        return QM_OK;
+    }
+    res_info(fsm__be64_get(k->mv_data), &r, &w->page->res[w->page->nres++]);
+    return QM_OK;
+}
+
 int fsm__res_list(struct fsm_ctx *c,
                   const union tp_args *a,
                   struct fsm_res *res)
 {
     const struct tp_res_list_args *la = &a->res_list;
-    uint64_t limit = la->limit == 0 ? QM_PAGE_MAX : la->limit;
-    struct tp_res_page *page = &res->body.res_page;
-    page->nres = 0;
-    page->more = false;
+    struct res_walk w = {&res->body.res_page,
+                         la->limit == 0 ? QM_PAGE_MAX : la->limit, la->client};
+    w.page->nres = 0;
+    w.page->more = false;
     res->body_schema = &tp_res_page_schema;
-    if (la->after == UINT64_MAX) {
-        return QM_OK;
-    }
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_RES], &cur);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
-    }
-    uint8_t start[8];
-    fsm__be64_put(start, la->after + 1);
-    MDB_val k = {sizeof(start), start}, v;
-    int rv = QM_OK;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        struct res_rec r;
-        char err[QM_ERRMSG_SIZE];
-        if (k.mv_size != 8 ||
-            qm_decode(&rec_schema, v.mv_data, v.mv_size, &r, err) != QM_OK) {
-            rv = QM_ECORRUPT;
-            break;
-        }
-        if (la->client[0] != '\0' && strcmp(la->client, r.client) != 0) {
-            continue;
-        }
-        if (page->nres == limit) {
-            page->more = true;
-            break;
-        }
-        res_info(fsm__be64_get(k.mv_data), &r, &page->res[page->nres++]);
-    }
-    mdb_cursor_close(cur);
-    if (rv == QM_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        rv = fsm__err_from_mdb(rc);
-    }
-    return rv;
+    return fsm__page_ids(c, FSM_DB_RES, la->after, res_one, &w);
 }
 
 int fsm__cost_estimate(struct fsm_ctx *c,

@@ -18,6 +18,37 @@ static int line(const MDB_val *v, int64_t *units, int64_t *cost)
     return QM_OK;
 }
 
+struct usage_walk
+{
+    struct tp_usage *u;
+    const uint8_t *prefix; /* client \0 be32 month */
+    size_t plen;
+    uint64_t limit;
+};
+
+/* One pool line, until the prefix ends or the page is full. */
+static int usage_one(void *arg, const MDB_val *k, const MDB_val *v, bool *stop)
+{
+    struct usage_walk *w = arg;
+    struct tp_usage *u = w->u;
+    if (k->mv_size <= w->plen || memcmp(k->mv_data, w->prefix, w->plen) != 0) {
+        *stop = true;
+        return QM_OK;
+    }
+    if (fsm__page_full(u->npools, w->limit, &u->more, stop)) {
+        return QM_OK;
+    }
+    struct tp_pool_usage *pu = &u->pools[u->npools];
+    size_t nlen = k->mv_size - w->plen;
+    if (nlen > QM_NAME_MAX || line(v, &pu->units, &pu->cost) != QM_OK) {
+        return QM_ECORRUPT;
+    }
+    memcpy(pu->pool, (const uint8_t *)k->mv_data + w->plen, nlen);
+    pu->pool[nlen] = '\0';
+    u->npools++;
+    return QM_OK;
+}
+
 int fsm__usage(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res)
 {
     const struct tp_usage_args *ua = &a->usage;
@@ -42,43 +73,16 @@ int fsm__usage(struct fsm_ctx *c, const union tp_args *a, struct fsm_res *res)
     if (rv != QM_OK) {
         return rv;
     }
-    /* The pool lines follow the total under the same prefix. */
+    /* The pool lines follow the total under the same prefix. Start just
+     * after @after (or after the total, whose key is the bare prefix):
+     * append a 0 byte, which no pool name holds. */
     uint8_t prefix[2 * QM_NAME_MAX + 8];
     size_t plen = fsm__usage_key(prefix, ua->client, month, NULL);
     size_t alen = strlen(ua->after);
     memcpy(prefix + plen, ua->after, alen);
-    uint64_t limit = ua->limit == 0 ? QM_PAGE_MAX : ua->limit;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_USAGE], &cur);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
-    }
-    /* Start just after @after (or after the total, whose key is the bare
-     * prefix): append a 0 byte, which no pool name holds. */
     prefix[plen + alen] = 0;
-    MDB_val k = {plen + alen + 1, prefix}, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size <= plen || memcmp(k.mv_data, prefix, plen) != 0) {
-            break;
-        }
-        if (u->npools == limit) {
-            u->more = true;
-            break;
-        }
-        struct tp_pool_usage *pu = &u->pools[u->npools];
-        size_t nlen = k.mv_size - plen;
-        if (nlen > QM_NAME_MAX || line(&v, &pu->units, &pu->cost) != QM_OK) {
-            rv = QM_ECORRUPT;
-            break;
-        }
-        memcpy(pu->pool, (const uint8_t *)k.mv_data + plen, nlen);
-        pu->pool[nlen] = '\0';
-        u->npools++;
-    }
-    mdb_cursor_close(cur);
-    if (rv == QM_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        rv = fsm__err_from_mdb(rc);
-    }
-    return rv;
+    struct usage_walk w = {u, prefix, plen,
+                           ua->limit == 0 ? QM_PAGE_MAX : ua->limit};
+    return fsm__page(c, FSM_DB_USAGE, prefix, plen + alen + 1, false, usage_one,
+                     &w);
 }

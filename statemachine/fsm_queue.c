@@ -145,12 +145,6 @@ static void prio_key(uint8_t k[17], uint64_t qtier, int64_t key, uint64_t id)
     fsm__be64_put(k + 9, id);
 }
 
-static void time_key(uint8_t k[16], int64_t ms, uint64_t id)
-{
-    fsm__be64_put(k, (uint64_t)ms);
-    fsm__be64_put(k + 8, id);
-}
-
 static int del_key(struct fsm_ctx *c, int db, const void *key, size_t n)
 {
     MDB_val k = {n, (void *)key};
@@ -166,7 +160,7 @@ int fsm__q_insert(struct fsm_ctx *c,
     uint8_t pk[17], ek[16], qt = (uint8_t)r->qtier;
     bool cap = capped(s, r, c->now);
     prio_key(pk, r->qtier, cap ? cap_key(s, r) : grow_key(s, r), id);
-    time_key(ek, r->enq_ms, id);
+    fsm__exp_key(ek, r->enq_ms, id);
     int rv =
         fsm__put(c, cap ? FSM_DB_Q_CAP : FSM_DB_Q_GROW, pk, sizeof(pk), "", 0);
     if (rv == QM_OK) {
@@ -176,8 +170,7 @@ int fsm__q_insert(struct fsm_ctx *c,
         rv = fsm__put(c, FSM_DB_Q_ENQ_ND, ek, sizeof(ek), "", 0);
     }
     if (rv == QM_OK && r->deadline_ms > 0) {
-        time_key(ek, r->deadline_ms, id);
-        rv = fsm__put(c, FSM_DB_Q_DEADLINE, ek, sizeof(ek), "", 0);
+        rv = fsm__exp_put(c, FSM_DB_Q_DEADLINE, r->deadline_ms, id, true);
     }
     return rv;
 }
@@ -187,11 +180,10 @@ int fsm__q_remove(struct fsm_ctx *c,
                   uint64_t id,
                   const struct fsm_req *r)
 {
-    uint8_t gk[17], ck[17], ek[16], dk[16];
+    uint8_t gk[17], ck[17], ek[16];
     prio_key(gk, r->qtier, grow_key(s, r), id);
     prio_key(ck, r->qtier, cap_key(s, r), id);
-    time_key(ek, r->enq_ms, id);
-    time_key(dk, r->deadline_ms, id);
+    fsm__exp_key(ek, r->enq_ms, id);
     int rv = del_key(c, FSM_DB_Q_GROW, gk, sizeof(gk));
     if (rv == QM_OK) {
         rv = del_key(c, FSM_DB_Q_CAP, ck, sizeof(ck));
@@ -203,7 +195,7 @@ int fsm__q_remove(struct fsm_ctx *c,
         rv = del_key(c, FSM_DB_Q_ENQ_ND, ek, sizeof(ek));
     }
     if (rv == QM_OK && r->deadline_ms > 0) {
-        rv = del_key(c, FSM_DB_Q_DEADLINE, dk, sizeof(dk));
+        rv = fsm__exp_put(c, FSM_DB_Q_DEADLINE, r->deadline_ms, id, false);
     }
     return rv;
 }
@@ -513,16 +505,12 @@ bool fsm_offpeak(const struct tp_qsettings *s, int64_t now)
 
 int fsm__q_run_add(struct fsm_ctx *c, uint64_t id, int64_t lease_exp_ms)
 {
-    uint8_t k[16];
-    time_key(k, lease_exp_ms, id);
-    return fsm__put(c, FSM_DB_Q_RUN, k, sizeof(k), "", 0);
+    return fsm__exp_put(c, FSM_DB_Q_RUN, lease_exp_ms, id, true);
 }
 
 int fsm__q_run_del(struct fsm_ctx *c, uint64_t id, int64_t lease_exp_ms)
 {
-    uint8_t k[16];
-    time_key(k, lease_exp_ms, id);
-    return del_key(c, FSM_DB_Q_RUN, k, sizeof(k));
+    return fsm__exp_put(c, FSM_DB_Q_RUN, lease_exp_ms, id, false);
 }
 
 /* Move the state counters of @r's tier along with its state. */
@@ -549,13 +537,11 @@ int fsm__q_finish(struct fsm_ctx *c,
     if (reason != NULL) {
         snprintf(r->reason, sizeof(r->reason), "%s", reason);
     }
-    uint8_t k[16];
-    time_key(k, c->now, id);
     if (rv == QM_OK) {
         rv = fsm__req_store(c, id, r);
     }
     if (rv == QM_OK) {
-        rv = fsm__put(c, FSM_DB_Q_DONE, k, sizeof(k), "", 0);
+        rv = fsm__exp_put(c, FSM_DB_Q_DONE, c->now, id, true);
     }
     return rv;
 }

@@ -11,33 +11,6 @@
 
 static const char starve_cursor[] = "q_starve_cursor";
 
-/* The front entry of a time-ordered index: *found, *ms, *id. */
-static int front(struct fsm_ctx *c,
-                 int db,
-                 bool *found,
-                 int64_t *ms,
-                 uint64_t *id)
-{
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, c->f->dbi[db], &cur);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
-    }
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    mdb_cursor_close(cur);
-    *found = rc == MDB_SUCCESS;
-    if (rc == MDB_NOTFOUND) {
-        return QM_OK;
-    }
-    if (rc != MDB_SUCCESS || k.mv_size != 16) {
-        return rc != MDB_SUCCESS ? fsm__err_from_mdb(rc) : QM_ECORRUPT;
-    }
-    *ms = (int64_t)fsm__be64_get(k.mv_data);
-    *id = fsm__be64_get((const uint8_t *)k.mv_data + 8);
-    return QM_OK;
-}
-
 static int load_live(struct fsm_ctx *c, uint64_t id, struct fsm_req *r)
 {
     int rv = fsm__req_load(c, id, r);
@@ -47,13 +20,11 @@ static int load_live(struct fsm_ctx *c, uint64_t id, struct fsm_req *r)
 static int expire_leases(struct fsm_ctx *c, const struct tp_qsettings *s)
 {
     for (;;) {
-        bool found;
-        int64_t ms;
         uint64_t id;
         struct fsm_req r;
-        int rv = front(c, FSM_DB_Q_RUN, &found, &ms, &id);
-        if (rv != QM_OK || !found || ms > c->now) {
-            return rv;
+        int rv = fsm__exp_due(c, FSM_DB_Q_RUN, &id);
+        if (rv != QM_OK) {
+            return rv == QM_NOT_FOUND ? QM_OK : rv;
         }
         rv = load_live(c, id, &r);
         if (rv == QM_OK) {
@@ -68,13 +39,11 @@ static int expire_leases(struct fsm_ctx *c, const struct tp_qsettings *s)
 static int expire_deadlines(struct fsm_ctx *c, const struct tp_qsettings *s)
 {
     for (;;) {
-        bool found;
-        int64_t ms;
         uint64_t id;
         struct fsm_req r;
-        int rv = front(c, FSM_DB_Q_DEADLINE, &found, &ms, &id);
-        if (rv != QM_OK || !found || ms > c->now) {
-            return rv;
+        int rv = fsm__exp_due(c, FSM_DB_Q_DEADLINE, &id);
+        if (rv != QM_OK) {
+            return rv == QM_NOT_FOUND ? QM_OK : rv;
         }
         rv = load_live(c, id, &r);
         if (rv == QM_OK) {
@@ -152,13 +121,12 @@ static int starving_alerts(struct fsm_ctx *c, const struct tp_qsettings *s)
 static int purge_history(struct fsm_ctx *c)
 {
     for (;;) {
-        bool found;
         int64_t ms;
         uint64_t id;
         MDB_stat st;
-        int rv = front(c, FSM_DB_Q_DONE, &found, &ms, &id);
-        if (rv != QM_OK || !found) {
-            return rv;
+        int rv = fsm__exp_first(c, FSM_DB_Q_DONE, &ms, &id);
+        if (rv != QM_OK) {
+            return rv == QM_NOT_FOUND ? QM_OK : rv;
         }
         int rc = mdb_stat(c->txn, c->f->dbi[FSM_DB_Q_DONE], &st);
         if (rc != MDB_SUCCESS) {
@@ -168,12 +136,8 @@ static int purge_history(struct fsm_ctx *c)
             st.ms_entries <= QM_FINISHED_MAX) {
             return QM_OK;
         }
-        uint8_t k[16];
-        fsm__be64_put(k, (uint64_t)ms);
-        fsm__be64_put(k + 8, id);
-        MDB_val kv = {sizeof(k), k};
-        rc = mdb_del(c->txn, c->f->dbi[FSM_DB_Q_DONE], &kv, NULL);
-        rv = fsm__err_from_mdb(rc);
+        /* The entry was just read: its removal cannot miss. */
+        rv = fsm__exp_put(c, FSM_DB_Q_DONE, ms, id, false);
         if (rv == QM_OK) {
             rv = fsm__req_delete(c, id);
         }
@@ -209,19 +173,14 @@ int64_t fsm__q_next_deadline(struct fsm *f, MDB_txn *txn)
 {
     struct fsm_ctx c = {f, txn, f->clock, 0};
     struct tp_qsettings s;
-    int64_t next = INT64_MAX, ms;
-    uint64_t id;
-    bool found;
     if (fsm__qsettings(&c, &s) != QM_OK) {
         return INT64_MAX;
     }
-    if (front(&c, FSM_DB_Q_RUN, &found, &ms, &id) == QM_OK && found) {
-        next = ms < next ? ms : next;
-    }
-    if (front(&c, FSM_DB_Q_DEADLINE, &found, &ms, &id) == QM_OK && found) {
-        next = ms < next ? ms : next;
-    }
-    if (front(&c, FSM_DB_Q_DONE, &found, &ms, &id) == QM_OK && found) {
+    int64_t next = fsm__exp_next(f, txn, FSM_DB_Q_RUN);
+    int64_t ms = fsm__exp_next(f, txn, FSM_DB_Q_DEADLINE);
+    next = ms < next ? ms : next;
+    ms = fsm__exp_next(f, txn, FSM_DB_Q_DONE);
+    if (ms != INT64_MAX) {
         ms += QM_FINISHED_TTL_MS;
         next = ms < next ? ms : next;
     }

@@ -51,13 +51,25 @@ int fsm__get_rec(struct fsm_ctx *c,
 {
     MDB_val v;
     int rv = fsm__get(c, db, key, klen, &v);
-    if (rv != QM_OK) {
-        return rv;
-    }
+    return rv == QM_OK ? fsm__decode(&v, schema, obj) : rv;
+}
+
+int fsm__decode(const MDB_val *v, const struct qm_schema *schema, void *obj)
+{
     char err[QM_ERRMSG_SIZE];
-    return qm_decode(schema, v.mv_data, v.mv_size, obj, err) == QM_OK
+    return qm_decode(schema, v->mv_data, v->mv_size, obj, err) == QM_OK
                ? QM_OK
                : QM_ECORRUPT;
+}
+
+int fsm__key_name(const MDB_val *k, char name[QM_NAME_MAX + 1])
+{
+    if (k->mv_size > QM_NAME_MAX) {
+        return QM_ECORRUPT;
+    }
+    memcpy(name, k->mv_data, k->mv_size);
+    name[k->mv_size] = '\0';
+    return QM_OK;
 }
 
 int fsm__lookup_failed(struct fsm_res *res,
@@ -94,22 +106,13 @@ int fsm__next_id(struct fsm_ctx *c, const char *counter, uint64_t *id)
 
 /* ---- indexes and pages ---- */
 
-int64_t fsm__exp_next(struct fsm *f, MDB_txn *txn, int db)
+void fsm__exp_key(uint8_t k[16], int64_t at, uint64_t id)
 {
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, f->dbi[db], &cur) != MDB_SUCCESS) {
-        return INT64_MAX;
-    }
-    MDB_val k, v;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    mdb_cursor_close(cur);
-    if (rc != MDB_SUCCESS || k.mv_size != 16) {
-        return INT64_MAX;
-    }
-    return (int64_t)fsm__be64_get(k.mv_data);
+    fsm__be64_put(k, (uint64_t)at);
+    fsm__be64_put(k + 8, id);
 }
 
-int fsm__exp_due(struct fsm_ctx *c, int db, uint64_t *id)
+int fsm__exp_first(struct fsm_ctx *c, int db, int64_t *at, uint64_t *id)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(c->txn, c->f->dbi[db], &cur);
@@ -126,18 +129,38 @@ int fsm__exp_due(struct fsm_ctx *c, int db, uint64_t *id)
         return QM_ECORRUPT;
     }
     const uint8_t *p = k.mv_data;
-    if ((int64_t)fsm__be64_get(p) > c->now) {
+    *at = (int64_t)fsm__be64_get(p);
+    *id = fsm__be64_get(p + 8);
+    return QM_OK;
+}
+
+int64_t fsm__exp_next(struct fsm *f, MDB_txn *txn, int db)
+{
+    struct fsm_ctx c = {f, txn, 0, 0};
+    int64_t at;
+    uint64_t id;
+    return fsm__exp_first(&c, db, &at, &id) == QM_OK ? at : INT64_MAX;
+}
+
+int fsm__exp_due(struct fsm_ctx *c, int db, uint64_t *id)
+{
+    int64_t at;
+    uint64_t first;
+    int rv = fsm__exp_first(c, db, &at, &first);
+    if (rv != QM_OK) {
+        return rv;
+    }
+    if (at > c->now) {
         return QM_NOT_FOUND;
     }
-    *id = fsm__be64_get(p + 8);
+    *id = first;
     return QM_OK;
 }
 
 int fsm__exp_put(struct fsm_ctx *c, int db, int64_t at, uint64_t id, bool add)
 {
     uint8_t k[16];
-    fsm__be64_put(k, (uint64_t)at);
-    fsm__be64_put(k + 8, id);
+    fsm__exp_key(k, at, id);
     if (add) {
         return fsm__put(c, db, k, sizeof(k), "", 0);
     }
@@ -194,16 +217,40 @@ int fsm__page(struct fsm_ctx *c,
     }
     int rv = QM_OK;
     bool stop = false;
-    for (; rc == MDB_SUCCESS && !stop;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    while (rc == MDB_SUCCESS) {
         rv = fn(arg, &k, &v, &stop);
-        if (rv != QM_OK) {
+        if (rv != QM_OK || stop) {
             break;
         }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
     }
     mdb_cursor_close(cur);
     if (rv == QM_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
         rv = fsm__err_from_mdb(rc);
     }
     return rv;
+}
+
+int fsm__page_ids(struct fsm_ctx *c,
+                  int db,
+                  uint64_t after,
+                  fsm_page_fn fn,
+                  void *arg)
+{
+    if (after == UINT64_MAX) {
+        return QM_OK;
+    }
+    uint8_t start[8];
+    fsm__be64_put(start, after + 1);
+    return fsm__page(c, db, start, sizeof(start), false, fn, arg);
+}
+
+bool fsm__page_full(uint64_t n, uint64_t limit, bool *more, bool *stop)
+{
+    if (n < limit) {
+        return false;
+    }
+    *more = true;
+    *stop = true;
+    return true;
 }

@@ -10,12 +10,6 @@
 
 #define SESS_HDR 16 /* be64 seq, be64 last_ms */
 
-static void exp_key(uint8_t k[16], int64_t last_ms, uint64_t session)
-{
-    fsm__be64_put(k, (uint64_t)last_ms);
-    fsm__be64_put(k + 8, session);
-}
-
 int fsm__session_check(struct fsm_ctx *c,
                        uint64_t session,
                        uint64_t seq,
@@ -54,7 +48,7 @@ static int del_session(struct fsm_ctx *c, uint64_t session, int64_t last_ms)
 {
     uint8_t kb[8], eb[16];
     fsm__be64_put(kb, session);
-    exp_key(eb, last_ms, session);
+    fsm__exp_key(eb, last_ms, session);
     MDB_val k = {sizeof(kb), kb};
     MDB_val e = {sizeof(eb), eb};
     int rc = mdb_del(c->txn, c->f->dbi[FSM_DB_SESSIONS], &k, NULL);
@@ -67,19 +61,13 @@ static int del_session(struct fsm_ctx *c, uint64_t session, int64_t last_ms)
 /* Drop the session idle the longest (first in expiry order). */
 static int evict_oldest(struct fsm_ctx *c)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_SESS_EXP], &cur);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
+    int64_t last_ms;
+    uint64_t session;
+    int rv = fsm__exp_first(c, FSM_DB_SESS_EXP, &last_ms, &session);
+    if (rv != QM_OK) {
+        return rv == QM_NOT_FOUND ? QM_OK : rv;
     }
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    mdb_cursor_close(cur);
-    if (rc != MDB_SUCCESS || k.mv_size != 16) {
-        return rc == MDB_NOTFOUND ? QM_OK : QM_ECORRUPT;
-    }
-    const uint8_t *p = k.mv_data;
-    return del_session(c, fsm__be64_get(p + 8), (int64_t)fsm__be64_get(p));
+    return del_session(c, session, last_ms);
 }
 
 int fsm__session_store(struct fsm_ctx *c,
@@ -97,13 +85,10 @@ int fsm__session_store(struct fsm_ctx *c,
         if (old.mv_size < SESS_HDR) {
             return QM_ECORRUPT;
         }
-        uint8_t eb[16];
         int64_t old_ms = (int64_t)fsm__be64_get((uint8_t *)old.mv_data + 8);
-        exp_key(eb, old_ms, session);
-        MDB_val e = {sizeof(eb), eb};
-        rc = mdb_del(c->txn, f->dbi[FSM_DB_SESS_EXP], &e, NULL);
-        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-            return fsm__err_from_mdb(rc);
+        int rv = fsm__exp_put(c, FSM_DB_SESS_EXP, old_ms, session, false);
+        if (rv != QM_OK) {
+            return rv;
         }
     } else if (rc == MDB_NOTFOUND) {
         MDB_stat st;
@@ -131,39 +116,22 @@ int fsm__session_store(struct fsm_ctx *c,
     fsm__be64_put(p, seq);
     fsm__be64_put(p + 8, (uint64_t)c->now);
     memcpy(p + SESS_HDR, result.p, result.n);
-
-    uint8_t eb[16];
-    exp_key(eb, c->now, session);
-    MDB_val e = {sizeof(eb), eb};
-    MDB_val empty = {0, NULL};
-    rc = mdb_put(c->txn, f->dbi[FSM_DB_SESS_EXP], &e, &empty, 0);
-    return fsm__err_from_mdb(rc);
+    return fsm__exp_put(c, FSM_DB_SESS_EXP, c->now, session, true);
 }
 
 int fsm__session_expire(struct fsm_ctx *c)
 {
-    struct fsm *f = c->f;
     for (;;) {
-        MDB_cursor *cur;
-        int rc = mdb_cursor_open(c->txn, f->dbi[FSM_DB_SESS_EXP], &cur);
-        if (rc != MDB_SUCCESS) {
-            return fsm__err_from_mdb(rc);
+        int64_t last_ms;
+        uint64_t session;
+        int rv = fsm__exp_first(c, FSM_DB_SESS_EXP, &last_ms, &session);
+        if (rv != QM_OK) {
+            return rv == QM_NOT_FOUND ? QM_OK : rv;
         }
-        MDB_val k, v;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        mdb_cursor_close(cur);
-        if (rc == MDB_NOTFOUND) {
+        if (last_ms > c->now - c->f->session_ttl_ms) {
             return QM_OK;
         }
-        if (rc != MDB_SUCCESS || k.mv_size != 16) {
-            return rc != MDB_SUCCESS ? fsm__err_from_mdb(rc) : QM_ECORRUPT;
-        }
-        const uint8_t *p = k.mv_data;
-        int64_t last_ms = (int64_t)fsm__be64_get(p);
-        if (last_ms > c->now - f->session_ttl_ms) {
-            return QM_OK;
-        }
-        int rv = del_session(c, fsm__be64_get(p + 8), last_ms);
+        rv = del_session(c, session, last_ms);
         if (rv != QM_OK) {
             return rv;
         }
@@ -172,15 +140,6 @@ int fsm__session_expire(struct fsm_ctx *c)
 
 int64_t fsm__session_next_expiry(struct fsm *f, MDB_txn *txn)
 {
-    MDB_cursor *cur;
-    if (mdb_cursor_open(txn, f->dbi[FSM_DB_SESS_EXP], &cur) != MDB_SUCCESS) {
-        return INT64_MAX;
-    }
-    MDB_val k, v;
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    mdb_cursor_close(cur);
-    if (rc != MDB_SUCCESS || k.mv_size != 16) {
-        return INT64_MAX;
-    }
-    return (int64_t)fsm__be64_get(k.mv_data) + f->session_ttl_ms;
+    int64_t last_ms = fsm__exp_next(f, txn, FSM_DB_SESS_EXP);
+    return last_ms == INT64_MAX ? INT64_MAX : last_ms + f->session_ttl_ms;
 }

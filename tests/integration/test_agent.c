@@ -129,7 +129,10 @@ static void write_conf(struct fx *fx)
 {
     char text[4096];
     const char *scaled = scaled_exe;
-    snprintf(scaled_exe, sizeof(scaled_exe), "%s/scaledproc", fx->c.base);
+    /* A name of this run's own: the agent matches by executable name, and
+     * another run's instances must not count. */
+    snprintf(scaled_exe, sizeof(scaled_exe), "%s/scaled-%d", fx->c.base,
+             (int)getpid());
     copy_file(h_prog("qm_testproc"), scaled_exe);
     atexit(kill_scaled);
     snprintf(fx->conf, sizeof(fx->conf), "%s/agent.ini", fx->c.base);
@@ -144,13 +147,13 @@ static void write_conf(struct fx *fx)
              "[service steady]\nmatch = pid:%d\n"
              "[service saw]\nmatch = pid:%d\n"
              "[service target]\nmatch = pid:%d\n"
-             "[service scaled]\nmatch = exe:scaledproc\n"
+             "[service scaled]\nmatch = exe:%s\n"
              "start = %s --steady\nstop = /bin/kill -TERM {pid}\n"
              "scale_cooldown = 1s\n"
              "[credit hot]\nbatch = 30\nttl = 4s\n"
              "[credit warm]\nbatch = 30\nttl = 4s\n",
              fx->c.urls, fx->sock, (int)fx->leaker, (int)fx->steady,
-             (int)fx->saw, (int)fx->target, scaled);
+             (int)fx->saw, (int)fx->target, strrchr(scaled, '/') + 1, scaled);
     write_file(fx->conf, text);
 }
 
@@ -434,8 +437,9 @@ static void scale_to(struct fx *fx, int64_t n)
     H_CHECK(
         call(fx, TP_OP_ALLOC_SET, &tp_alloc_schema, &a, NULL, NULL) == QM_OK,
         "alloc set instances");
-    WAIT_FOR(30000, instances() == n, "%d instances of scaledproc, want %lld",
-             instances(), (long long)n);
+    WAIT_FOR(30000, instances() == n,
+             "%d instances of the scaled service, want %lld", instances(),
+             (long long)n);
 }
 
 static void check_scale(struct fx *fx)

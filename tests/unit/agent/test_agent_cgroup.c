@@ -2,9 +2,7 @@
  * controller lists, creating a service cgroup, cgroup.procs and the limit
  * files, against fake trees of ordinary files in a temporary folder, and
  * the mount of this very host. */
-#define _GNU_SOURCE /* nftw */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +13,10 @@
 #include "agent_cgroup.h"
 #include "qm_err.h"
 #include "th_cmocka.h"
+#include "th_tmpdir.h"
 
 #define CGROUP2_MAGIC 0x63677270 /* linux/magic.h CGROUP2_SUPER_MAGIC */
-#define PATH_LEN 256
+#define PATH_LEN TH_PATH_MAX
 
 /* ---- Fixture ---- */
 
@@ -30,26 +29,15 @@ struct fx
 static int setup(void **state)
 {
     struct fx *f = test_calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/qm-cgroup-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    th_tmpdir_make(f->dir);
     *state = f;
     return 0;
 }
 
-static int unlink_one(const char *path,
-                      const struct stat *st,
-                      int flag,
-                      struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-/* The fake trees are small and hold no links: remove deepest first. */
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    assert_int_equal(nftw(f->dir, unlink_one, 8, FTW_DEPTH | FTW_PHYS), 0);
+    th_tmpdir_remove(f->dir);
     test_free(f);
     return 0;
 }

@@ -4,7 +4,6 @@
  * exact counts; and each kind of match spec on the live /proc. */
 #define _GNU_SOURCE
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include "agent_sock.h"
 #include "qm_err.h"
 #include "th_cmocka.h"
+#include "th_tmpdir.h"
 
 /* ---- Fixture ---- */
 
@@ -35,8 +35,8 @@ struct fx
 {
     pid_t kids[KIDS_MAX]; /* qm_testproc processes, reaped at teardown */
     size_t nkids;
-    char tmp[256];    /* a folder for pidfiles and copies, or "" */
-    char cgroup[512]; /* a cgroup made by a case, or "" */
+    char tmp[TH_PATH_MAX]; /* a folder for pidfiles and copies */
+    char cgroup[512];      /* a cgroup made by a case, or "" */
     struct agent_collect *c;
     struct agent_sample *s;
 };
@@ -47,28 +47,9 @@ static int setup(void **state)
     assert_non_null(fx);
     fx->s = calloc(1, sizeof(*fx->s));
     assert_non_null(fx->s);
-    snprintf(fx->tmp, sizeof(fx->tmp), "/tmp/qm-unit-XXXXXX");
-    assert_non_null(mkdtemp(fx->tmp));
+    th_tmpdir_make(fx->tmp);
     *state = fx;
     return 0;
-}
-
-/* Remove the files the cases put in fx->tmp (no folders), then it. */
-static void remove_tmp(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-    while (d != NULL && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] != '.') {
-            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-    }
-    if (d != NULL) {
-        closedir(d);
-    }
-    rmdir(dir);
 }
 
 static int teardown(void **state)
@@ -82,7 +63,7 @@ static int teardown(void **state)
         rmdir(fx->cgroup);
     }
     agent_collect_free(fx->c);
-    remove_tmp(fx->tmp);
+    th_tmpdir_remove(fx->tmp);
     free(fx->s);
     free(fx);
     return 0;

@@ -1,13 +1,13 @@
-/* Unit tests of agent/agent_enforce (and the allocation it applies,
- * agent/agent_alloc): nice, affinity and rlimits on real child processes
- * of three threads each, checked thread by thread from /proc; failures
- * reported, not hidden; cgroup limits against fake trees in a temporary
- * folder and against this host's own cgroup2 mount. */
+/* Unit tests of agent/agent_enforce: nice, affinity and rlimits on real
+ * child processes of three threads each, checked thread by thread from
+ * /proc; failures reported, not hidden; cgroup limits against fake trees
+ * in a temporary folder and against this host's own cgroup2 mount. The
+ * allocation it applies (agent/agent_alloc) is tested in
+ * test_agent_alloc.c. */
 #define _GNU_SOURCE /* sched_getaffinity, setresuid, prlimit */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <grp.h>
 #include <pthread.h>
 #include <sched.h>
@@ -25,8 +25,9 @@
 #include "agent_enforce.h"
 #include "qm_err.h"
 #include "th_cmocka.h"
+#include "th_tmpdir.h"
 
-#define PATH_LEN 256
+#define PATH_LEN TH_PATH_MAX
 #define KIDS_MAX 4
 #define THREADS 3 /* besides the main thread */
 #define NOBODY 65534
@@ -47,20 +48,9 @@ struct fx
 static int setup(void **state)
 {
     struct fx *f = test_calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/qm-enforce-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    th_tmpdir_make(f->dir);
     *state = f;
     return 0;
-}
-
-/* Remove one entry of the fake tree, deepest first (nftw). */
-static int remove_entry(const char *path,
-                        const struct stat *st,
-                        int type,
-                        struct FTW *at)
-{
-    (void)st, (void)type, (void)at;
-    return remove(path);
 }
 
 static int teardown(void **state)
@@ -77,7 +67,7 @@ static int teardown(void **state)
             rmdir(f->rmdirs[i]);
         }
     }
-    assert_int_equal(nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+    th_tmpdir_remove(f->dir);
     test_free(f);
     return 0;
 }
@@ -331,103 +321,6 @@ static void assert_item(struct fx *f,
     assert_int_equal(it->state, state);
     assert_int_equal(it->changed, changed);
     assert_string_equal(it->msg, msg);
-}
-
-/* ---- Cases: allocations ---- */
-
-static void test_agent_alloc_cpu_lists_parse_and_format_back(void **state)
-{
-    static const char *const lists[][2] = {
-        {"0", "0"},       {"0-3,6", "0-3,6"}, {"3,2,1,0", "0-3"},
-        {"1023", "1023"}, {"5-5", "5"},       {"0-1,1-2\n", "0-2"},
-    };
-    struct agent_cpuset s;
-    char out[64], err[QM_ERRMSG_SIZE];
-    (void)state;
-    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-        assert_int_equal(agent_cpus_parse(lists[i][0], &s, err), QM_OK);
-        assert_int_equal(agent_cpus_format(&s, out, sizeof(out)), QM_OK);
-        assert_string_equal(out, lists[i][1]);
-    }
-    assert_int_equal(agent_cpus_parse("0-3,6", &s, err), QM_OK);
-    assert_int_equal(agent_cpuset_count(&s), 5);
-    assert_int_equal(agent_cpus_format(&s, out, 4), QM_EFULL);
-}
-
-static void test_agent_alloc_cpu_lists_refuse_bad_syntax(void **state)
-{
-    static const char *const bad[] = {"",  ",",   "1,",   "-1",     "1-",
-                                      "a", "1 2", "1024", "0-1024", "1\n\n"};
-    struct agent_cpuset s;
-    char err[QM_ERRMSG_SIZE];
-    (void)state;
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(agent_cpus_parse(bad[i], &s, err), QM_INVALID);
-    }
-    assert_int_equal(agent_cpus_parse("3-1", &s, err), QM_INVALID);
-    assert_string_equal(err, "cpu list '3-1': range 3-1 runs backwards");
-}
-
-static void test_agent_alloc_validate_names_the_bad_field(void **state)
-{
-    static const struct
-    {
-        struct agent_alloc a;
-        const char *msg;
-    } bad[] = {
-        {{.set = AGENT_ALLOC_NICE, .nice = 20}, "nice 20 outside -20..19"},
-        {{.set = AGENT_ALLOC_NOFILE}, "nofile must be at least 1"},
-        {{.set = AGENT_ALLOC_CPU_WEIGHT, .cpu_weight = 0},
-         "cpu.weight 0 outside 1..10000"},
-        {{.set = AGENT_ALLOC_CPU_MAX,
-          .cpu_max_quota_us = 500,
-          .cpu_max_period_us = 100000},
-         "cpu.max quota (-1 = max) 500 outside 1000..4096000000"},
-        {{.set = AGENT_ALLOC_CPU_MAX,
-          .cpu_max_quota_us = -1,
-          .cpu_max_period_us = 2000000},
-         "cpu.max period 2000000 outside 1000..1000000"},
-        {{.set = AGENT_ALLOC_MEMORY_HIGH | AGENT_ALLOC_MEMORY_MAX,
-          .memory_high = 64 << 20,
-          .memory_max = 32 << 20},
-         "memory.high 67108864 above memory.max 33554432"},
-        {{.set = AGENT_ALLOC_CPUS, .cpus = "0-"},
-         "cpu list '0-': expected N or N-M items separated by commas, each "
-         "below 1024"},
-        {{.set = AGENT_ALLOC_CPUS, .cpus = "0-2"},
-         "cpus '0-2': not all of them exist on this host (0-1)"},
-        {{.set = 1u << 9}, "unknown allocation fields 0x200"},
-    };
-    struct agent_alloc ok = {.set = AGENT_ALLOC_CPUS, .cpus = "1"};
-    struct agent_cpuset exist;
-    char err[QM_ERRMSG_SIZE];
-    (void)state;
-    assert_int_equal(agent_cpus_parse("0-1", &exist, err), QM_OK);
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(agent_alloc_validate(&bad[i].a, &exist, err),
-                         QM_INVALID);
-        assert_string_equal(err, bad[i].msg);
-    }
-    assert_int_equal(agent_alloc_validate(&ok, &exist, err), QM_OK);
-}
-
-static void test_agent_alloc_formats_values_as_cgroup_files_show_them(
-    void **state)
-{
-    struct agent_alloc a = cgroup_alloc();
-    char v[AGENT_ALLOC_VALUE_MAX];
-    (void)state;
-    a.nofile = AGENT_RLIM_UNLIMITED;
-    agent_alloc_format_field(&a, AGENT_ALLOC_CPU_MAX, v, sizeof(v));
-    assert_string_equal(v, "50000 100000");
-    a.cpu_max_quota_us = AGENT_CG_MAX;
-    agent_alloc_format_field(&a, AGENT_ALLOC_CPU_MAX, v, sizeof(v));
-    assert_string_equal(v, "max 100000");
-    agent_alloc_format_field(&a, AGENT_ALLOC_MEMORY_MAX, v, sizeof(v));
-    assert_string_equal(v, "max");
-    agent_alloc_format_field(&a, AGENT_ALLOC_NOFILE, v, sizeof(v));
-    assert_string_equal(v, "unlimited");
-    assert_int_equal(agent_alloc_format_field(&a, 3, v, sizeof(v)), QM_INVALID);
 }
 
 /* ---- Cases: processes ---- */
@@ -837,10 +730,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-        T(test_agent_alloc_cpu_lists_parse_and_format_back),
-        T(test_agent_alloc_cpu_lists_refuse_bad_syntax),
-        T(test_agent_alloc_validate_names_the_bad_field),
-        T(test_agent_alloc_formats_values_as_cgroup_files_show_them),
         T(test_agent_enforce_sets_nice_and_affinity_on_every_thread),
         T(test_agent_enforce_sets_nofile_and_nproc_soft_and_hard),
         T(test_agent_enforce_reapply_writes_nothing_and_catches_new_pids),

@@ -26,6 +26,7 @@
 #include "agent_exec.h"
 #include "qm_err.h"
 #include "th_cmocka.h"
+#include "th_tmpdir.h"
 
 #define DEADLINE_MS 10000
 #define EXTRA_MAX 4
@@ -492,10 +493,10 @@ static void test_agent_exec_detached_runs_in_its_own_session(void **state)
 static void test_agent_exec_detached_appends_output_to_its_log(void **state)
 {
     struct fx *f = *state;
-    char dir[] = "/tmp/qm-exec-XXXXXX", log[64], buf[64];
+    char dir[TH_PATH_MAX], log[TH_PATH_MAX + 16], buf[64];
     pid_t pid = 0;
     int code = -5, sig = -5;
-    assert_non_null(mkdtemp(dir));
+    th_tmpdir_make(dir);
     snprintf(log, sizeof(log), "%s/svc.log", dir);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(
@@ -511,10 +512,9 @@ static void test_agent_exec_detached_appends_output_to_its_log(void **state)
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     buf[n > 0 ? n : 0] = '\0';
-    unlink(log);
     snprintf(log, sizeof(log), "%s/no/such.log", dir);
     int rv = agent_exec_spawn_detached("/bin/true", log, &pid, f->errmsg);
-    rmdir(dir);
+    th_tmpdir_remove(dir);
     assert_string_equal(buf, "hello\noops\nhello\noops\n");
     assert_int_equal(rv, QM_EIO);
 }

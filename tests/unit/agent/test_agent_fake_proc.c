@@ -3,10 +3,7 @@
  * a temporary folder: exact values from known files, malformed and missing
  * files, processes that vanish, CPU shares from known ticks, pid reuse,
  * descendants, each match kind, rescans, and the process limit. */
-#define _GNU_SOURCE
-
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +21,7 @@
 #include "qm_err.h"
 #include "qm_log.h"
 #include "th_cmocka.h"
+#include "th_tmpdir.h"
 
 /* ---- Fixture ---- */
 
@@ -35,7 +33,7 @@
 
 struct fx
 {
-    char root[256]; /* the fake proc root */
+    char root[TH_PATH_MAX]; /* the fake proc root */
     struct agent_collect *c;
     struct agent_sample *s;
     char err[QM_ERRMSG_SIZE];
@@ -47,20 +45,9 @@ static int setup(void **state)
     assert_non_null(fx);
     fx->s = calloc(1, sizeof(*fx->s));
     assert_non_null(fx->s);
-    snprintf(fx->root, sizeof(fx->root), "/tmp/qm-unit-XXXXXX");
-    assert_non_null(mkdtemp(fx->root));
+    th_tmpdir_make(fx->root);
     *state = fx;
     return 0;
-}
-
-static int remove_one(const char *path,
-                      const struct stat *st,
-                      int flag,
-                      struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
 static int teardown(void **state)
@@ -68,8 +55,7 @@ static int teardown(void **state)
     struct fx *fx = *state;
     qm_alloc_fail_reset();
     agent_collect_free(fx->c);
-    assert_int_equal(strncmp(fx->root, "/tmp/qm-unit-", 13), 0);
-    nftw(fx->root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    th_tmpdir_remove(fx->root);
     free(fx->s);
     free(fx);
     return 0;
@@ -168,7 +154,7 @@ static void del_path(struct fx *fx, const char *rel)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", fx->root, rel);
-    nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    th_tmpdir_remove(path);
 }
 
 /* The host files of the root, with cumulative counters @k. */
