@@ -10,7 +10,8 @@
 # under load: time until a write that started after the kill succeeds);
 # the longest stall while snapshots are taken (1 in flight for 15 s, so a
 # snapshot falls inside); and each node's RSS holding 10,000 pools, 10,000
-# clients and 100,000 open reservations. Figures go to OUT_DIR/results.json.
+# clients and 100,000 open reservations, with its peak (VmHWM) since it last
+# started. Figures go to OUT_DIR/results.json.
 set -eu
 bin=$1
 out=$2
@@ -127,11 +128,16 @@ done
     --reservations 100000
 sleep 2
 rss=""
+peak=""
 for i in 1 2 3; do
-    kb=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$(pid_of "$i")/status")
+    st=/proc/$(pid_of "$i")/status
+    kb=$(awk '$1 == "VmRSS:" { print $2 }' "$st")
     rss="$rss${rss:+, }$kb"
+    # since the node's last start: the failover trials restart some
+    kb=$(awk '$1 == "VmHWM:" { print $2 }' "$st")
+    peak="$peak${peak:+, }$kb"
 done
-echo "  RSS (KiB) of nodes 1-3 holding the population: $rss"
+echo "  RSS (KiB) of nodes 1-3 holding the population: $rss (peak $peak)"
 
 # ---- table and JSON ----
 machine="$(nproc) CPUs, $(uname -r), $(df -T "$data" | awk 'NR==2 {print $2}') on $(df "$data" | awk 'NR==2 {print $1}')"
@@ -141,7 +147,7 @@ machine="$(nproc) CPUs, $(uname -r), $(df -T "$data" | awk 'NR==2 {print $2}') o
     sed '$!s/$/,/' "$lines"
     echo " ],"
     echo " \"snapshot_max_ms\": ${stall:-null}, \"failover_ms\": [$failovers],"
-    echo " \"rss_kib\": [$rss]}"
+    echo " \"rss_kib\": [$rss], \"rss_peak_kib\": [$peak]}"
 } >"$out/results.json"
 
 echo
@@ -158,4 +164,5 @@ sed -e 's/"\([a-z0-9_]*\)":/\1:/g' -e 's/[{}",]/ /g' "$lines" | awk '{
 echo "failover (ms, 5 trials): $failovers"
 echo "longest write across snapshots (ms): $stall"
 echo "RSS (KiB) with 10k pools, 10k clients, 100k reservations: $rss"
+echo "peak RSS (KiB) of each node since its last start: $peak"
 echo "figures in $out/results.json"

@@ -33,8 +33,8 @@ struct cons_config
     bool bootstrap;        /* first start of a new single-node cluster */
     unsigned election_ms;  /* 0 = 250 */
     unsigned heartbeat_ms; /* 0 = 50 */
-    unsigned snapshot_threshold;  /* 0 = 16384 entries */
-    unsigned snapshot_trailing;   /* 0 = 8192 entries */
+    unsigned snapshot_threshold;  /* 0 = 16384 entries, at most */
+    unsigned snapshot_trailing;   /* 0 = 8192, at most (cons_budget.h) */
     unsigned install_snapshot_ms; /* 0 = 5000: resend a snapshot after */
     unsigned tick_ms;             /* 0 = 1000: TICK and own-record checks */
     struct fsm *fsm;              /* borrowed; must outlive the cons */

@@ -1,5 +1,6 @@
 /* The raft_fsm callbacks: apply into the LMDB state machine at the right
  * raft index, asynchronous snapshots (fsm version 3), and restore. */
+#include <malloc.h>
 #include <unistd.h>
 
 #include "cons_fsm.h"
@@ -24,6 +25,9 @@ static int apply(struct raft_fsm *rf,
                (unsigned long long)index, qm_strerror(rv));
         _exit(3);
     }
+    if (c->budget != NULL) {
+        cons_budget_applied(c->budget, c->raft, index, buf->len);
+    }
     *result = &c->results;
     return 0;
 }
@@ -43,6 +47,9 @@ static int snapshot(struct raft_fsm *rf,
                qm_strerror(rv));
         c->snap = NULL;
         return RAFT_BUSY;
+    }
+    if (c->budget != NULL) {
+        cons_budget_snapshot(c->budget, c->raft);
     }
     *bufs = NULL;
     *n = 0;
@@ -90,6 +97,18 @@ static int snapshot_async(struct raft_fsm *rf,
     return 0;
 }
 
+/* raft calls snapshot_finalize right after dropping the log entries the
+ * snapshot covers, all but the trailing ones. Those entries are freed in
+ * the middle of the heap, where glibc never trims on its own: hand their
+ * pages back now (make bench: 8 MiB less resident per node after the
+ * population; 0.2-1.6 ms on the loop, once per snapshot). */
+static void release_free_heap(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 /* Loop thread: the snapshot was written (or failed); release everything. */
 static int snapshot_finalize(struct raft_fsm *rf,
                              struct raft_buffer *bufs[],
@@ -107,6 +126,7 @@ static int snapshot_finalize(struct raft_fsm *rf,
         fsm_snapshot_end(c->snap);
         c->snap = NULL;
     }
+    release_free_heap();
     return 0;
 }
 
@@ -118,6 +138,9 @@ static int restore(struct raft_fsm *rf, struct raft_buffer *buf)
         return rv == QM_ECORRUPT ? RAFT_CORRUPT : RAFT_IOERR;
     }
     raft_free(buf->base); /* ours on success */
+    if (c->budget != NULL) {
+        cons_budget_restored(c->budget, c->raft);
+    }
     return 0;
 }
 

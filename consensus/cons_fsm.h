@@ -11,6 +11,7 @@
 
 #include <raft.h>
 
+#include "cons_budget.h"
 #include "fsm.h"
 
 struct cons_fsm
@@ -20,6 +21,7 @@ struct cons_fsm
     struct fsm_results results;  /* of the entry applied last */
     struct fsm_snap *snap;       /* view being serialised, if any */
     struct raft_buffer snap_buf; /* handed to raft while it writes */
+    struct cons_budget *budget;  /* borrowed; NULL: raft's entry counts */
 };
 
 /* Fill @rf so that raft calls into @g. With @async (raft_uv) snapshots are

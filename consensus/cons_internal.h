@@ -6,7 +6,18 @@
 #include <raft/uv.h>
 
 #include "cons.h"
+#include "cons_budget.h"
 #include "cons_fsm.h"
+
+/* The byte budget of raft's in-memory log (cons_budget.h): a snapshot
+ * after this many bytes of entries, and at most this many bytes of entries
+ * kept before it for followers that lag, so the log holds ~8 MiB at most.
+ * For small entries (one command, ~300 bytes) the entry counts still come
+ * first; acquire batches at 256 in flight (1.75 KiB) held 43 MiB without
+ * it. The rest of a node's 64 MiB goes to the state: the bench's LMDB map
+ * is ~28 MiB resident and its snapshot buffer ~17 MiB while one is taken. */
+#define CONS_LOG_PERIOD_BYTES ((uint64_t)4 << 20)
+#define CONS_LOG_TRAILING_BYTES ((uint64_t)4 << 20)
 
 struct cons_waiter
 {
@@ -58,6 +69,7 @@ struct cons
     struct raft_io io;
     struct raft_fsm rfsm;
     struct cons_fsm glue;
+    struct cons_budget budget;
     struct raft raft;
     struct fsm *fsm;
     uint64_t id;

@@ -191,6 +191,17 @@ static void on_timer(uv_timer_t *h)
     cons__kick(c);
 }
 
+/* raft's entry counts as configured, and the byte bounds under them. */
+static void budget_config(const struct cons_config *cfg,
+                          struct cons_budget_config *bc)
+{
+    bc->period_bytes = CONS_LOG_PERIOD_BYTES;
+    bc->trailing_bytes = CONS_LOG_TRAILING_BYTES;
+    bc->threshold =
+        cfg->snapshot_threshold > 0 ? cfg->snapshot_threshold : 16384;
+    bc->trailing = cfg->snapshot_trailing > 0 ? cfg->snapshot_trailing : 8192;
+}
+
 int cons_init(struct cons **out,
               const struct cons_config *cfg,
               char err[QM_ERRMSG_SIZE])
@@ -209,8 +220,16 @@ int cons_init(struct cons **out,
     c->tick_ms = cfg->tick_ms > 0 ? cfg->tick_ms : 1000;
     c->election_ms = cfg->election_ms > 0 ? cfg->election_ms : 250;
     unsigned heartbeat = cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : 50;
+    struct cons_budget_config bc;
+    budget_config(cfg, &bc);
     c->last_state = RAFT_UNAVAILABLE;
     cons__pipeline_init(c);
+    if (cons_budget_init(&c->budget, &bc) != QM_OK) {
+        snprintf(err, QM_ERRMSG_SIZE, "out of memory");
+        cons__pipeline_close(c);
+        qm_free(c);
+        return QM_ENOMEM;
+    }
 
     int rv = raft_uv_tcp_init(&c->tcp, c->loop);
     if (rv != 0) {
@@ -228,6 +247,7 @@ int cons_init(struct cons **out,
     c->io.version = 2;
     c->glue.raft = &c->raft;
     c->glue.fsm = c->fsm;
+    c->glue.budget = &c->budget;
     cons_fsm_init(&c->rfsm, &c->glue, true);
     rv = raft_init(&c->raft, &c->io, &c->rfsm, c->id, c->raft_addr);
     if (rv != 0) {
@@ -240,11 +260,9 @@ int cons_init(struct cons **out,
     raft_set_election_timeout(&c->raft, c->election_ms);
     raft_set_heartbeat_timeout(&c->raft, heartbeat);
     raft_set_pre_vote(&c->raft, true);
-    raft_set_snapshot_threshold(&c->raft, cfg->snapshot_threshold > 0
-                                              ? cfg->snapshot_threshold
-                                              : 16384);
-    raft_set_snapshot_trailing(
-        &c->raft, cfg->snapshot_trailing > 0 ? cfg->snapshot_trailing : 8192);
+    /* The entry counts bound the log; the budget bounds its bytes. */
+    raft_set_snapshot_threshold(&c->raft, bc.threshold);
+    raft_set_snapshot_trailing(&c->raft, bc.trailing);
     /* 0.15's follower drops an InstallSnapshot that arrives while it takes
      * its own snapshot without answering (RAFT_BUSY in
      * replicationInstallSnapshot); the leader resends only after this
@@ -265,6 +283,7 @@ int cons_init(struct cons **out,
 err_tcp:
     raft_uv_tcp_close(&c->tcp);
 err_free:
+    cons_budget_close(&c->budget);
     cons__pipeline_close(c);
     qm_free(c);
     return QM_EIO;
@@ -320,6 +339,7 @@ static void on_handle_closed(uv_handle_t *h)
     }
     void (*cb)(void *) = c->close_cb;
     void *arg = c->close_arg;
+    cons_budget_close(&c->budget);
     cons__pipeline_close(c);
     qm_free(c);
     if (cb != NULL) {
