@@ -19,6 +19,9 @@
 #define CONS_LOG_PERIOD_BYTES ((uint64_t)4 << 20)
 #define CONS_LOG_TRAILING_BYTES ((uint64_t)4 << 20)
 
+/* The state machine commits to LMDB at most this often (group_commit). */
+#define CONS_COMMIT_MS 10
+
 struct cons_waiter
 {
     cons_result_fn cb;
@@ -98,6 +101,8 @@ struct cons
     uv_check_t check; /* end of every loop iteration: flush, group commit */
     uv_idle_t idle;   /* active while work waits for the check handle */
     uv_timer_t timer; /* housekeeping every tick_ms; deferred close */
+    uv_timer_t commit_timer; /* the group commit put off (group_commit) */
+    uint64_t committed_ms;   /* loop time of the last commit */
     int open_handles;
 
     struct cons_change chg;

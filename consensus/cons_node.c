@@ -150,6 +150,45 @@ static void nodelay_all(struct cons *c)
     uv_walk(c->loop, nodelay_one, NULL);
 }
 
+static void commit_now(struct cons *c)
+{
+    if (fsm_flush(c->fsm) != QM_OK) {
+        qm_log(QM_LOG_ERR, "CONS0003",
+               "cannot commit the state machine; exiting (the log replays "
+               "on restart)");
+        _exit(3);
+    }
+    c->committed_ms = uv_now(c->loop);
+}
+
+static void on_commit_timer(uv_timer_t *h)
+{
+    commit_now(h->data);
+}
+
+/* Commit the state machine's group transaction at most every
+ * CONS_COMMIT_MS. A commit writes its dirty pages and syncs twice, on this
+ * thread and on the disk that raft's log shares; within the interval a
+ * page written by many commands is written once. Replies do not wait for
+ * it (the raft log is the truth and replays after a crash, fsm.h), and
+ * reads see the open transaction. make bench at 256 in flight, a commit
+ * per loop iteration against at most one per 10 ms: queue 9,816 against
+ * 12,574 cycles/s, reserve-commit 14,875 against 19,499. */
+static void group_commit(struct cons *c)
+{
+    if (!fsm_pending(c->fsm)) {
+        return;
+    }
+    uint64_t since = uv_now(c->loop) - c->committed_ms;
+    if (since >= CONS_COMMIT_MS) {
+        uv_timer_stop(&c->commit_timer);
+        commit_now(c);
+    } else if (!uv_is_active((uv_handle_t *)&c->commit_timer)) {
+        uv_timer_start(&c->commit_timer, on_commit_timer,
+                       CONS_COMMIT_MS - since, 0);
+    }
+}
+
 static void on_check(uv_check_t *h)
 {
     struct cons *c = h->data;
@@ -161,12 +200,7 @@ static void on_check(uv_check_t *h)
     hold_elections_while_installing(c);
     cons__change_step(c);
     cons__flush(c);
-    if (fsm_flush(c->fsm) != QM_OK) {
-        qm_log(QM_LOG_ERR, "CONS0003",
-               "cannot commit the state machine; exiting (the log replays "
-               "on restart)");
-        _exit(3);
-    }
+    group_commit(c);
     uv_idle_stop(&c->idle);
 }
 
@@ -274,8 +308,9 @@ int cons_init(struct cons **out,
     uv_check_init(c->loop, &c->check);
     uv_idle_init(c->loop, &c->idle);
     uv_timer_init(c->loop, &c->timer);
-    c->check.data = c->idle.data = c->timer.data = c;
-    c->open_handles = 3;
+    uv_timer_init(c->loop, &c->commit_timer);
+    c->check.data = c->idle.data = c->timer.data = c->commit_timer.data = c;
+    c->open_handles = 4;
     uv_check_start(&c->check, on_check);
     *out = c;
     return QM_OK;
@@ -355,6 +390,7 @@ static void on_raft_closed(struct raft *r)
     uv_close((uv_handle_t *)&c->check, on_handle_closed);
     uv_close((uv_handle_t *)&c->idle, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&c->commit_timer, on_handle_closed);
 }
 
 static void close_raft(uv_timer_t *h)

@@ -269,6 +269,11 @@ int fsm_flush(struct fsm *f)
     return QM_OK;
 }
 
+bool fsm_pending(const struct fsm *f)
+{
+    return f->wtxn != NULL;
+}
+
 int fsm__read_begin(struct fsm *f, MDB_txn **txn)
 {
     if (f->wtxn != NULL) {

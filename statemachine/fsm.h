@@ -95,6 +95,9 @@ int fsm_apply(struct fsm *f,
 /* Commit the group write transaction, if one is open. QM_EIO on failure. */
 int fsm_flush(struct fsm *f);
 
+/* Whether a group write transaction is open (applied, not committed). */
+bool fsm_pending(const struct fsm *f);
+
 uint64_t fsm_applied_index(struct fsm *f);
 int64_t fsm_clock(struct fsm *f);
 
