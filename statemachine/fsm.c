@@ -130,6 +130,8 @@ int fsm_open(struct fsm **out,
         cfg->session_ttl_ms > 0 ? cfg->session_ttl_ms : QM_SESSION_TTL_MS;
     f->max_sessions =
         cfg->max_sessions > 0 ? cfg->max_sessions : QM_SESSIONS_MAX;
+    f->finished_max =
+        cfg->finished_max > 0 ? cfg->finished_max : QM_FINISHED_MAX;
     qm_buf_init(&f->resbuf);
     qm_buf_init(&f->recbuf);
 

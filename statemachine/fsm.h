@@ -41,6 +41,7 @@ struct fsm_config
     int sync;               /* enum fsm_sync */
     int64_t session_ttl_ms; /* 0 = QM_SESSION_TTL_MS */
     uint32_t max_sessions;  /* 0 = QM_SESSIONS_MAX */
+    uint32_t finished_max;  /* 0 = QM_FINISHED_MAX */
 };
 
 /* Open (creating if needed) the database in cfg->dir. On success *out is a

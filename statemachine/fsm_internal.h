@@ -98,6 +98,7 @@ struct fsm
     int sync;
     int64_t session_ttl_ms;
     uint32_t max_sessions;
+    uint32_t finished_max; /* finished requests kept, at most */
 
     /* Mirrors of meta records, valid while no write fails. */
     uint64_t applied;

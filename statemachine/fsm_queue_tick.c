@@ -117,7 +117,8 @@ static int starving_alerts(struct fsm_ctx *c, const struct tp_qsettings *s)
     return rv;
 }
 
-/* Forget finished requests after an hour, or beyond QM_FINISHED_MAX. */
+/* Forget finished requests after an hour, and the oldest beyond
+ * finished_max (QM_FINISHED_MAX). */
 static int purge_history(struct fsm_ctx *c)
 {
     for (;;) {
@@ -133,7 +134,7 @@ static int purge_history(struct fsm_ctx *c)
             return fsm__err_from_mdb(rc);
         }
         if (ms > c->now - QM_FINISHED_TTL_MS &&
-            st.ms_entries <= QM_FINISHED_MAX) {
+            st.ms_entries <= c->f->finished_max) {
             return QM_OK;
         }
         /* The entry was just read: its removal cannot miss. */
@@ -181,7 +182,12 @@ int64_t fsm__q_next_deadline(struct fsm *f, MDB_txn *txn)
     next = ms < next ? ms : next;
     ms = fsm__exp_next(f, txn, FSM_DB_Q_DONE);
     if (ms != INT64_MAX) {
-        ms += QM_FINISHED_TTL_MS;
+        /* Beyond finished_max, TICK is due now (since the oldest ended). */
+        MDB_stat st;
+        if (mdb_stat(txn, f->dbi[FSM_DB_Q_DONE], &st) != MDB_SUCCESS ||
+            st.ms_entries <= f->finished_max) {
+            ms += QM_FINISHED_TTL_MS;
+        }
         next = ms < next ? ms : next;
     }
     ms = fsm__q_next_cap(&c, &s);

@@ -192,6 +192,26 @@ static void test_fsm_queue_tick_history_forgotten_after_an_hour(void **s)
     assert_int_equal(st.cancelled, 1);
 }
 
+static void test_fsm_queue_tick_history_bounded_by_count(void **s)
+{
+    struct fx *fx = *s;
+    fx->f->cfg.finished_max = 2;
+    th_fsm_reopen(fx->f);
+    uint64_t id[3];
+    for (int i = 0; i < 3; i++) {
+        id[i] = th_enqueue(fx->f, T0, "std", TP_QTIER_NORMAL, 0);
+        assert_int_equal(th_lease_id(fx->f, T0, "w"), id[i]);
+        assert_int_equal(th_complete_all(fx->f, T0 + 1 + i, id[i], 1), QM_OK);
+    }
+    /* One too many: TICK is due at once, not in an hour. */
+    assert_next_deadline(fx, T0 + 1);
+    tick(fx, T0 + 10);
+    assert_int_equal(th_req_get(fx->f, 0, id[0], NULL), QM_NOT_FOUND);
+    assert_state(fx, id[1], TP_QSTATE_DONE);
+    assert_state(fx, id[2], TP_QSTATE_DONE);
+    assert_next_deadline(fx, T0 + 2 + HOUR);
+}
+
 /* ---- Cases: alerts ---- */
 
 static void test_fsm_queue_tick_starving_alert_once_per_request(void **s)
@@ -332,6 +352,7 @@ int main(void)
         T(test_fsm_queue_tick_deadline_fails_a_queued_request),
         T(test_fsm_queue_tick_deadline_lets_a_running_request_finish),
         T(test_fsm_queue_tick_history_forgotten_after_an_hour),
+        T(test_fsm_queue_tick_history_bounded_by_count),
         T(test_fsm_queue_tick_starving_alert_once_per_request),
         T(test_fsm_queue_tick_starving_threshold_is_a_setting),
         T(test_fsm_queue_tick_long_queue_alert_above_the_threshold),
