@@ -7,6 +7,7 @@
 #   make test       ASan+UBSan build, every unit and cluster test
 #   make bench      the speed table of a local 3-node cluster, and the agent's
 #                   cost (make bench-agent)
+#   make bench-queue  the queue state machine holding 1,000,000 requests
 #   make fuzz       libFuzzer targets for the decoders (FUZZ_SECONDS each)
 #   make install    PREFIX=/usr/local
 #
@@ -81,7 +82,7 @@ QMD := $(B)/bin/qmd
 QMCTL := $(B)/bin/qmctl
 QMBENCH := $(B)/bin/qm-bench
 QMAGENT := $(B)/bin/qm-agent
-BINS := $(QMD) $(QMCTL) $(QMBENCH) $(if $(wildcard agent/agent_main.c),$(QMAGENT))
+BINS := $(QMD) $(QMCTL) $(QMBENCH) $(QMAGENT)
 # The queue state machine at scale, in process; not part of all.
 QMQBENCH := $(B)/bin/qm-queue-bench
 
@@ -103,7 +104,7 @@ FUZZ_SECONDS ?= 60
 .SECONDARY:
 
 .PHONY: all deps run test check unit integration fuzz install clean \
-	format format-check bench bench-agent
+	format format-check bench bench-agent bench-queue
 
 all: $(BINS) $(LIBQM)
 
@@ -242,6 +243,15 @@ bench-agent: deps
 	@$(MAKE) --no-print-directory MODE=release all \
 		build/release/tests/progs/qm_testproc
 	@bench/agent.sh build/release/bin build/release/tests/progs build/bench
+
+# Submit, dispatch, TICK, snapshot and restore with 1,000,000 requests
+# queued, in process (README "Queues of work"); QUEUE_REQUESTS to change.
+QUEUE_REQUESTS ?= 1000000
+bench-queue: deps
+	@$(MAKE) --no-print-directory MODE=release build/release/bin/qm-queue-bench
+	@mkdir -p build/bench
+	@build/release/bin/qm-queue-bench --requests $(QUEUE_REQUESTS) \
+		--dir build/bench
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \

@@ -128,16 +128,20 @@ done
     --reservations 100000
 sleep 2
 rss=""
+anon=""
 peak=""
 for i in 1 2 3; do
     st=/proc/$(pid_of "$i")/status
     kb=$(awk '$1 == "VmRSS:" { print $2 }' "$st")
     rss="$rss${rss:+, }$kb"
+    # the heap and stacks; the rest is LMDB's file mapped (page cache)
+    kb=$(awk '$1 == "RssAnon:" { print $2 }' "$st")
+    anon="$anon${anon:+, }$kb"
     # since the node's last start: the failover trials restart some
     kb=$(awk '$1 == "VmHWM:" { print $2 }' "$st")
     peak="$peak${peak:+, }$kb"
 done
-echo "  RSS (KiB) of nodes 1-3 holding the population: $rss (peak $peak)"
+echo "  RSS (KiB) of nodes 1-3 holding the population: $rss (anonymous $anon; peak $peak)"
 
 # ---- table and JSON ----
 machine="$(nproc) CPUs, $(uname -r), $(df -T "$data" | awk 'NR==2 {print $2}') on $(df "$data" | awk 'NR==2 {print $1}')"
@@ -147,7 +151,7 @@ machine="$(nproc) CPUs, $(uname -r), $(df -T "$data" | awk 'NR==2 {print $2}') o
     sed '$!s/$/,/' "$lines"
     echo " ],"
     echo " \"snapshot_max_ms\": ${stall:-null}, \"failover_ms\": [$failovers],"
-    echo " \"rss_kib\": [$rss], \"rss_peak_kib\": [$peak]}"
+    echo " \"rss_kib\": [$rss], \"rss_anon_kib\": [$anon], \"rss_peak_kib\": [$peak]}"
 } >"$out/results.json"
 
 echo
@@ -164,5 +168,6 @@ sed -e 's/"\([a-z0-9_]*\)":/\1:/g' -e 's/[{}",]/ /g' "$lines" | awk '{
 echo "failover (ms, 5 trials): $failovers"
 echo "longest write across snapshots (ms): $stall"
 echo "RSS (KiB) with 10k pools, 10k clients, 100k reservations: $rss"
+echo "  of which anonymous (KiB; the rest maps LMDB's file): $anon"
 echo "peak RSS (KiB) of each node since its last start: $peak"
 echo "figures in $out/results.json"
