@@ -245,6 +245,27 @@ int64_t fsm__exp_next(struct fsm *f, MDB_txn *txn, int db);
 int fsm__exp_due(struct fsm_ctx *c, int db, uint64_t *id);
 int fsm__exp_put(struct fsm_ctx *c, int db, int64_t at, uint64_t id, bool add);
 
+/* A walk over an index of 16-byte keys (be64 time, be64 id) that resumes
+ * after the key saved in META under a name, so that a TICK costs what it
+ * changes (the queue's cap migration and starving alerts).
+ * fsm__resume_open() opens @w on @db just after the saved key (at the
+ * first key when none is saved); w->rc is MDB_SUCCESS while w->k and w->v
+ * hold an entry. On QM_OK the caller must mdb_cursor_close(w->mc); errors
+ * reading the saved key or opening the cursor are returned.
+ * fsm__resume_save() saves @k as the point to resume after. */
+struct fsm_resume
+{
+    MDB_cursor *mc;
+    MDB_val k, v;
+    int rc;
+};
+int fsm__resume_open(struct fsm_ctx *c,
+                     int db,
+                     const char *name,
+                     struct fsm_resume *w);
+void fsm__resume_next(struct fsm_resume *w);
+int fsm__resume_save(struct fsm_ctx *c, const char *name, const uint8_t k[16]);
+
 /* Delete the first (oldest) records of @db until it holds at most @max. */
 int fsm__trim_oldest(struct fsm_ctx *c, int db, size_t max);
 

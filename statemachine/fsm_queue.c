@@ -207,42 +207,24 @@ static const char cursor_key[] = "q_cap_cursor";
 int fsm__q_migrate(struct fsm_ctx *c, const struct tp_qsettings *s)
 {
     int64_t limit = c->now - FSM_WAIT_CAP * s->aging_ms;
-    uint8_t cur[16] = {0};
-    MDB_val v;
-    int rv = fsm__get(c, FSM_DB_META, cursor_key, sizeof(cursor_key) - 1, &v);
-    bool have = rv == QM_OK && v.mv_size == sizeof(cur);
-    if (have) {
-        memcpy(cur, v.mv_data, sizeof(cur));
-    } else if (rv != QM_OK && rv != QM_NOT_FOUND) {
+    struct fsm_resume w;
+    int rv = fsm__resume_open(c, FSM_DB_Q_ENQ, cursor_key, &w);
+    if (rv != QM_OK) {
         return rv;
     }
-    MDB_cursor *mc;
-    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_Q_ENQ], &mc);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
-    }
-    MDB_val k = {sizeof(cur), cur};
-    rc = have ? mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE)
-              : mdb_cursor_get(mc, &k, &v, MDB_FIRST);
-    if (rc == MDB_SUCCESS && have && k.mv_size == sizeof(cur) &&
-        memcmp(k.mv_data, cur, sizeof(cur)) == 0) {
-        rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
-    }
-    rv = QM_OK;
     bool moved = false;
     uint8_t last[16];
-    for (; rc == MDB_SUCCESS && rv == QM_OK;
-         rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 16) {
+    for (; w.rc == MDB_SUCCESS && rv == QM_OK; fsm__resume_next(&w)) {
+        if (w.k.mv_size != 16) {
             rv = QM_ECORRUPT;
             break;
         }
-        if ((int64_t)fsm__be64_get(k.mv_data) > limit) {
+        if ((int64_t)fsm__be64_get(w.k.mv_data) > limit) {
             break;
         }
-        memcpy(last, k.mv_data, sizeof(last));
+        memcpy(last, w.k.mv_data, sizeof(last));
         moved = true;
-        uint64_t id = fsm__be64_get((const uint8_t *)k.mv_data + 8);
+        uint64_t id = fsm__be64_get((const uint8_t *)w.k.mv_data + 8);
         struct fsm_req r;
         rv = fsm__req_load(c, id, &r);
         if (rv != QM_OK) {
@@ -257,44 +239,27 @@ int fsm__q_migrate(struct fsm_ctx *c, const struct tp_qsettings *s)
             rv = fsm__put(c, FSM_DB_Q_CAP, ck, sizeof(ck), "", 0);
         }
     }
-    mdb_cursor_close(mc);
-    if (rv == QM_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
-        rv = fsm__err_from_mdb(rc);
+    mdb_cursor_close(w.mc);
+    if (rv == QM_OK && w.rc != MDB_SUCCESS && w.rc != MDB_NOTFOUND) {
+        rv = fsm__err_from_mdb(w.rc);
     }
     if (rv == QM_OK && moved) {
-        rv = fsm__put(c, FSM_DB_META, cursor_key, sizeof(cursor_key) - 1, last,
-                      sizeof(last));
+        rv = fsm__resume_save(c, cursor_key, last);
     }
     return rv;
 }
 
 int64_t fsm__q_next_cap(struct fsm_ctx *c, const struct tp_qsettings *s)
 {
-    uint8_t cur[16];
-    MDB_val k, v;
-    MDB_cursor *mc;
     int64_t next = INT64_MAX;
-    bool have = fsm__get(c, FSM_DB_META, cursor_key, sizeof(cursor_key) - 1,
-                         &v) == QM_OK &&
-                v.mv_size == sizeof(cur);
-    if (have) {
-        memcpy(cur, v.mv_data, sizeof(cur));
-    }
-    if (mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_Q_ENQ], &mc) != MDB_SUCCESS) {
+    struct fsm_resume w;
+    if (fsm__resume_open(c, FSM_DB_Q_ENQ, cursor_key, &w) != QM_OK) {
         return next;
     }
-    k.mv_size = sizeof(cur);
-    k.mv_data = cur;
-    int rc = have ? mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE)
-                  : mdb_cursor_get(mc, &k, &v, MDB_FIRST);
-    if (rc == MDB_SUCCESS && have && k.mv_size == sizeof(cur) &&
-        memcmp(k.mv_data, cur, sizeof(cur)) == 0) {
-        rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
+    if (w.rc == MDB_SUCCESS && w.k.mv_size == 16) {
+        next = (int64_t)fsm__be64_get(w.k.mv_data) + FSM_WAIT_CAP * s->aging_ms;
     }
-    if (rc == MDB_SUCCESS && k.mv_size == sizeof(cur)) {
-        next = (int64_t)fsm__be64_get(k.mv_data) + FSM_WAIT_CAP * s->aging_ms;
-    }
-    mdb_cursor_close(mc);
+    mdb_cursor_close(w.mc);
     return next;
 }
 

@@ -64,39 +64,24 @@ static int expire_deadlines(struct fsm_ctx *c, const struct tp_qsettings *s)
  * not alerted again). */
 static int starving_alerts(struct fsm_ctx *c, const struct tp_qsettings *s)
 {
-    uint8_t cur[16];
-    MDB_val v;
-    int rv =
-        fsm__get(c, FSM_DB_META, starve_cursor, sizeof(starve_cursor) - 1, &v);
-    bool have = rv == QM_OK && v.mv_size == sizeof(cur);
-    if (have) {
-        memcpy(cur, v.mv_data, sizeof(cur));
-    } else if (rv != QM_OK && rv != QM_NOT_FOUND) {
+    struct fsm_resume w;
+    int rv = fsm__resume_open(c, FSM_DB_Q_ENQ_ND, starve_cursor, &w);
+    if (rv != QM_OK) {
         return rv;
     }
-    MDB_cursor *mc;
-    int rc = mdb_cursor_open(c->txn, c->f->dbi[FSM_DB_Q_ENQ_ND], &mc);
-    if (rc != MDB_SUCCESS) {
-        return fsm__err_from_mdb(rc);
-    }
-    MDB_val k = {sizeof(cur), cur};
-    rc = have ? mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE)
-              : mdb_cursor_get(mc, &k, &v, MDB_FIRST);
-    if (rc == MDB_SUCCESS && have && k.mv_size == sizeof(cur) &&
-        memcmp(k.mv_data, cur, sizeof(cur)) == 0) {
-        rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
-    }
-    rv = QM_OK;
+    uint8_t last[16];
     bool moved = false;
-    for (; rc == MDB_SUCCESS && rv == QM_OK;
-         rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT)) {
-        int64_t enq = (int64_t)fsm__be64_get(k.mv_data);
-        if (k.mv_size != 16 || c->now - enq < s->starve_ms) {
+    for (; w.rc == MDB_SUCCESS && rv == QM_OK; fsm__resume_next(&w)) {
+        if (w.k.mv_size != 16) {
             break;
         }
-        memcpy(cur, k.mv_data, sizeof(cur));
+        int64_t enq = (int64_t)fsm__be64_get(w.k.mv_data);
+        if (c->now - enq < s->starve_ms) {
+            break;
+        }
+        memcpy(last, w.k.mv_data, sizeof(last));
         moved = true;
-        uint64_t id = fsm__be64_get((const uint8_t *)k.mv_data + 8);
+        uint64_t id = fsm__be64_get((const uint8_t *)w.k.mv_data + 8);
         struct fsm_req r;
         rv = load_live(c, id, &r);
         if (rv == QM_OK && r.qtier != TP_QTIER_DEFERRED) {
@@ -109,10 +94,9 @@ static int starving_alerts(struct fsm_ctx *c, const struct tp_qsettings *s)
                             (long long)((c->now - enq) / 1000));
         }
     }
-    mdb_cursor_close(mc);
+    mdb_cursor_close(w.mc);
     if (rv == QM_OK && moved) {
-        rv = fsm__put(c, FSM_DB_META, starve_cursor, sizeof(starve_cursor) - 1,
-                      cur, sizeof(cur));
+        rv = fsm__resume_save(c, starve_cursor, last);
     }
     return rv;
 }
@@ -193,29 +177,14 @@ int64_t fsm__q_next_deadline(struct fsm *f, MDB_txn *txn)
     ms = fsm__q_next_cap(&c, &s);
     next = ms < next ? ms : next;
     /* The oldest queued request not yet alerted as starving. */
-    MDB_val v;
-    uint8_t cur[16];
-    MDB_cursor *mc;
-    if (mdb_cursor_open(txn, f->dbi[FSM_DB_Q_ENQ_ND], &mc) != MDB_SUCCESS) {
+    struct fsm_resume w;
+    if (fsm__resume_open(&c, FSM_DB_Q_ENQ_ND, starve_cursor, &w) != QM_OK) {
         return next;
     }
-    bool have = fsm__get(&c, FSM_DB_META, starve_cursor,
-                         sizeof(starve_cursor) - 1, &v) == QM_OK &&
-                v.mv_size == sizeof(cur);
-    if (have) {
-        memcpy(cur, v.mv_data, sizeof(cur));
-    }
-    MDB_val k = {sizeof(cur), cur};
-    int rc = have ? mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE)
-                  : mdb_cursor_get(mc, &k, &v, MDB_FIRST);
-    if (rc == MDB_SUCCESS && have && k.mv_size == 16 &&
-        memcmp(k.mv_data, cur, sizeof(cur)) == 0) {
-        rc = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
-    }
-    if (rc == MDB_SUCCESS && k.mv_size == 16) {
-        ms = (int64_t)fsm__be64_get(k.mv_data) + s.starve_ms;
+    if (w.rc == MDB_SUCCESS && w.k.mv_size == 16) {
+        ms = (int64_t)fsm__be64_get(w.k.mv_data) + s.starve_ms;
         next = ms < next ? ms : next;
     }
-    mdb_cursor_close(mc);
+    mdb_cursor_close(w.mc);
     return next;
 }
