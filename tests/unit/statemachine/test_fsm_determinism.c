@@ -13,6 +13,7 @@
 #include "th_fsm.h"
 #include "th_log.h"
 #include "th_msg.h"
+#include "th_replica.h"
 #include "th_rng.h"
 
 /* ---- Fixture ---- */
@@ -188,47 +189,6 @@ static void gen_entry(struct gen *g, struct qm_buf *b)
     th_entry_make(b, g->time, c, n);
 }
 
-/* Copy of the results of the last apply, to compare replicas. */
-struct results
-{
-    uint32_t n;
-    size_t len[MAX_PER_ENTRY];
-    uint8_t data[MAX_PER_ENTRY][1024];
-};
-
-static void keep(const struct fsm_results *res, struct results *out)
-{
-    out->n = res->n;
-    for (uint32_t i = 0; i < res->n; i++) {
-        assert_true(res->items[i].n <= sizeof(out->data[i]));
-        out->len[i] = res->items[i].n;
-        memcpy(out->data[i], res->items[i].p, res->items[i].n);
-    }
-}
-
-/* ---- Assertions ---- */
-
-static void assert_same_results(const struct results *x,
-                                const struct fsm_results *y)
-{
-    assert_int_equal(x->n, y->n);
-    for (uint32_t i = 0; i < x->n; i++) {
-        assert_int_equal(x->len[i], y->items[i].n);
-        assert_memory_equal(x->data[i], y->items[i].p, x->len[i]);
-    }
-}
-
-static void assert_same_state(struct th_fsm *a, struct th_fsm *b)
-{
-    char da[33], db[33];
-    th_fsm_digest(a, da);
-    th_fsm_digest(b, db);
-    assert_string_equal(da, db);
-    assert_int_equal(fsm_applied_index(a->f), fsm_applied_index(b->f));
-    assert_int_equal(fsm_clock(a->f), fsm_clock(b->f));
-    assert_int_equal(fsm_next_deadline(a->f), fsm_next_deadline(b->f));
-}
-
 /* ---- Cases ---- */
 
 static void test_fsm_same_stream_gives_same_digest_at_every_step(void **state)
@@ -238,15 +198,15 @@ static void test_fsm_same_stream_gives_same_digest_at_every_step(void **state)
     gen_init(&g, 0xd1ce);
     struct qm_buf b;
     qm_buf_init(&b);
-    struct results *ra = malloc(sizeof(*ra));
+    struct th_results *ra = malloc(sizeof(*ra));
     assert_non_null(ra);
     uint32_t statuses[QM_STATUS_MAX + 1] = {0};
     for (int step = 0; step < NSTEPS; step++) {
         gen_entry(&g, &b);
-        keep(th_fsm_apply_raw(fx->a, b.data, b.len), ra);
+        th_results_keep(th_fsm_apply_raw(fx->a, b.data, b.len), ra);
         const struct fsm_results *rb = th_fsm_apply_raw(fx->b, b.data, b.len);
-        assert_same_results(ra, rb);
-        assert_same_state(fx->a, fx->b);
+        th_assert_same_results(ra, rb);
+        th_assert_same_state(fx->a, fx->b);
         for (uint32_t i = 0; i < rb->n; i++) {
             struct tp_result r;
             int st = th_result_decode(rb->items[i], &r, NULL, NULL);
@@ -279,7 +239,7 @@ static void test_fsm_same_stream_with_restarts_gives_same_digest(void **state)
         } else if (step % 5 == 4) {
             assert_int_equal(fsm_flush(fx->b->f), QM_OK);
         }
-        assert_same_state(fx->a, fx->b);
+        th_assert_same_state(fx->a, fx->b);
     }
     qm_buf_close(&b);
 }

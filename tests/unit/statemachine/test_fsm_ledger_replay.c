@@ -18,6 +18,7 @@
 #include "th_ledger.h"
 #include "th_log.h"
 #include "th_msg.h"
+#include "th_replica.h"
 #include "th_rng.h"
 
 /* ---- Fixture ---- */
@@ -263,24 +264,6 @@ static void gen_entry(struct gen *g, struct qm_buf *b)
     th_entry_make(b, g->time, c, n);
 }
 
-/* Results of one apply, copied to compare replicas. */
-struct results
-{
-    uint32_t n;
-    size_t len[MAX_PER_ENTRY];
-    uint8_t data[MAX_PER_ENTRY][1024];
-};
-
-static void keep(const struct fsm_results *res, struct results *out)
-{
-    out->n = res->n;
-    for (uint32_t i = 0; i < res->n; i++) {
-        assert_true(res->items[i].n <= sizeof(out->data[i]));
-        out->len[i] = res->items[i].n;
-        memcpy(out->data[i], res->items[i].p, res->items[i].n);
-    }
-}
-
 /* Snapshot of @from restored into @to. */
 static void copy_state(struct th_fsm *from, struct th_fsm *to)
 {
@@ -296,27 +279,6 @@ static void copy_state(struct th_fsm *from, struct th_fsm *to)
 }
 
 /* ---- Assertions ---- */
-
-static void assert_same_results(const struct results *x,
-                                const struct fsm_results *y)
-{
-    assert_int_equal(x->n, y->n);
-    for (uint32_t i = 0; i < x->n; i++) {
-        assert_int_equal(x->len[i], y->items[i].n);
-        assert_memory_equal(x->data[i], y->items[i].p, x->len[i]);
-    }
-}
-
-static void assert_same_state(struct th_fsm *a, struct th_fsm *b)
-{
-    char da[33], db[33];
-    th_fsm_digest(a, da);
-    th_fsm_digest(b, db);
-    assert_string_equal(da, db);
-    assert_int_equal(fsm_applied_index(a->f), fsm_applied_index(b->f));
-    assert_int_equal(fsm_clock(a->f), fsm_clock(b->f));
-    assert_int_equal(fsm_next_deadline(a->f), fsm_next_deadline(b->f));
-}
 
 /* The exact result bytes of the last command of @x and @y are equal. */
 static void assert_same_reply(const uint8_t *x, size_t xn, struct th_fsm *y)
@@ -334,15 +296,15 @@ static void test_fsm_ledger_stream_gives_same_state_at_every_step(void **s)
     gen_init(&g, 0x1ed6e7);
     struct qm_buf b;
     qm_buf_init(&b);
-    struct results *ra = malloc(sizeof(*ra));
+    struct th_results *ra = malloc(sizeof(*ra));
     assert_non_null(ra);
     uint32_t statuses[QM_STATUS_MAX + 1] = {0};
     for (int step = 0; step < NSTEPS; step++) {
         gen_entry(&g, &b);
-        keep(th_fsm_apply_raw(fx->a, b.data, b.len), ra);
+        th_results_keep(th_fsm_apply_raw(fx->a, b.data, b.len), ra);
         const struct fsm_results *rb = th_fsm_apply_raw(fx->b, b.data, b.len);
-        assert_same_results(ra, rb);
-        assert_same_state(fx->a, fx->b);
+        th_assert_same_results(ra, rb);
+        th_assert_same_state(fx->a, fx->b);
         for (uint32_t i = 0; i < rb->n; i++) {
             struct tp_result r;
             statuses[th_result_decode(rb->items[i], &r, NULL, NULL)]++;
@@ -390,14 +352,14 @@ static void test_fsm_ledger_state_survives_snapshot_and_restore(void **s)
     }
     /* A fresh replica catches up from a snapshot, then follows the log. */
     copy_state(fx->a, fx->c);
-    assert_same_state(fx->a, fx->c);
-    struct results *ra = malloc(sizeof(*ra));
+    th_assert_same_state(fx->a, fx->c);
+    struct th_results *ra = malloc(sizeof(*ra));
     assert_non_null(ra);
     for (int step = NSTEPS / 2; step < NSTEPS; step++) {
         gen_entry(&g, &b);
-        keep(th_fsm_apply_raw(fx->a, b.data, b.len), ra);
-        assert_same_results(ra, th_fsm_apply_raw(fx->c, b.data, b.len));
-        assert_same_state(fx->a, fx->c);
+        th_results_keep(th_fsm_apply_raw(fx->a, b.data, b.len), ra);
+        th_assert_same_results(ra, th_fsm_apply_raw(fx->c, b.data, b.len));
+        th_assert_same_state(fx->a, fx->c);
     }
     free(ra);
     qm_buf_close(&b);
@@ -580,9 +542,9 @@ static void test_fsm_ledger_same_commands_on_two_replicas_agree(void **s)
     }
     assert_int_equal(len[0], len[1]);
     assert_memory_equal(reply[0], reply[1], len[0]);
-    assert_same_state(fx->a, fx->b);
+    th_assert_same_state(fx->a, fx->b);
     copy_state(fx->a, fx->c);
-    assert_same_state(fx->a, fx->c);
+    th_assert_same_state(fx->a, fx->c);
     assert_int_equal(th_spent(fx->c, 0, "acme"), TH_USD(10));
     struct tp_usage u;
     assert_int_equal(th_usage(fx->c, 0, "acme", 0, "", 0, &u), QM_OK);
