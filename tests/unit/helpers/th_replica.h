@@ -11,7 +11,7 @@
 #include "fsm.h"
 #include "th_fsm.h"
 
-#define TH_REPLICA_CMDS 8       /* commands per entry, at most */
+#define TH_REPLICA_CMDS 8      /* commands per entry, at most */
 #define TH_REPLICA_RESULT 1024 /* bytes per result, at most */
 
 /* The results of one apply, copied. */
